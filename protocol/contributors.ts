@@ -1,0 +1,110 @@
+// Wire shapes of the contributor protocol (`/api/contributors/...`), documented in docs/protocol.md.
+// A contributor registers once, then loops: lease a batch of chunks, heartbeat while they run, report results.
+import { z } from 'zod';
+import { Runtime } from './jobs.js';
+import type { ErrorInfo } from './errors.js';
+
+/** `POST /api/contributors` body. */
+export const RegisterRequest = z.strictObject({
+  /** Free text shown in logs only (for example the browser's user agent); never public. */
+  agent: z.string().max(500).optional(),
+  runtimes: z.array(Runtime).min(1).optional(),
+});
+export type RegisterRequest = z.infer<typeof RegisterRequest>;
+
+/** `201` answer to registration. The token authenticates every later call as `Authorization: Bearer <token>`. */
+export interface RegisterResponse {
+  contributorId: string;
+  token: string;
+}
+
+/** `POST /api/contributors/:id/leases` body: ask for up to `max` chunks. */
+export const LeaseRequest = z.strictObject({
+  max: z.number().int().min(1).max(1024),
+  runtimes: z.array(Runtime).min(1).optional(),
+});
+export type LeaseRequest = z.infer<typeof LeaseRequest>;
+
+/** What a worker needs to run chunks of one job; sent once per lease response per job. */
+export interface JobSpec {
+  id: string;
+  name: string;
+  description?: string;
+  runtime: Runtime;
+  source: string;
+  entry?: string;
+  timeoutMs: number;
+}
+
+/** One leased chunk. `leaseToken` is the secret that must accompany the result. */
+export interface Lease {
+  leaseId: string;
+  leaseToken: string;
+  jobId: string;
+  chunkIndex: number;
+  input: unknown;
+  /** ISO time after which the lease is void unless extended by a heartbeat. */
+  deadline: string;
+  /** 1 for the first attempt at this chunk. */
+  attempt: number;
+}
+
+export interface LeaseResponse {
+  leases: Lease[];
+  jobs: Record<string, JobSpec>;
+  /** When no work was available: how long to wait before asking again. */
+  retryAfterMs?: number;
+}
+
+export const LeaseRef = z.strictObject({ leaseId: z.string().min(1), leaseToken: z.string().min(1) });
+export type LeaseRef = z.infer<typeof LeaseRef>;
+
+/** `POST /api/contributors/:id/heartbeat` body: the leases still being worked on. */
+export const HeartbeatRequest = z.strictObject({ leases: z.array(LeaseRef).max(4096) });
+export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
+
+export type LeaseState = 'active' | 'cancelled' | 'expired' | 'finished' | 'unknown';
+export interface HeartbeatResponse {
+  /** `active` leases got a new deadline; any other state means: stop working on it. */
+  leases: { leaseId: string; state: LeaseState; deadline?: string }[];
+}
+
+/**
+ * Why a chunk attempt failed, from the worker's point of view.
+ * `exception`: the script raised (final for the chunk). `syntax`: the script cannot compile (fails the job).
+ * `timeout`: interrupted after the job's timeoutMs (retried). `crash`: the worker died (retried).
+ * `output`: the return value could not be serialised (final).
+ */
+export const FailureKind = z.enum(['exception', 'syntax', 'timeout', 'crash', 'output']);
+export type FailureKind = z.infer<typeof FailureKind>;
+
+const MAX_TEXT = 8 * 1024 * 1024;
+export const ResultReport = z.strictObject({
+  leaseId: z.string().min(1),
+  leaseToken: z.string().min(1),
+  status: z.enum(['ok', 'error']),
+  output: z.unknown().optional(),
+  stdout: z.string().max(MAX_TEXT).optional(),
+  stderr: z.string().max(MAX_TEXT).optional(),
+  error: z.string().max(MAX_TEXT).optional(),
+  failure: FailureKind.optional(),
+  durationMs: z.number().min(0).optional(),
+});
+export type ResultReport = z.infer<typeof ResultReport>;
+
+/** `POST /api/contributors/:id/results` body: one or more finished leases. */
+export const ReportRequest = z.strictObject({ results: z.array(ResultReport).min(1).max(4096) });
+export type ReportRequest = z.infer<typeof ReportRequest>;
+
+/**
+ * Per-result answer. `accepted`: stored. `duplicate`: this lease was already reported (idempotent, nothing changed).
+ * `rejected`: not stored; `error.code` says why (LEASE_TOKEN_INVALID, LEASE_EXPIRED, JOB_CANCELLED, LEASE_NOT_FOUND).
+ */
+export interface ReportOutcome {
+  leaseId: string;
+  outcome: 'accepted' | 'duplicate' | 'rejected';
+  error?: ErrorInfo;
+}
+export interface ReportResponse {
+  results: ReportOutcome[];
+}

@@ -1,0 +1,67 @@
+// Error codes shared by the coordinator, the site and the runner. One enum, one message function:
+// every component turns a code into the same words, and HTTP errors carry `{ error: { code, message } }`.
+
+export const ErrorCode = {
+  InvalidRequest: 'INVALID_REQUEST',
+  InvalidJson: 'INVALID_JSON',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  NotFound: 'NOT_FOUND',
+  JobNotFound: 'JOB_NOT_FOUND',
+  JobFinished: 'JOB_FINISHED',
+  Unauthorized: 'UNAUTHORIZED',
+  LeaseNotFound: 'LEASE_NOT_FOUND',
+  LeaseTokenInvalid: 'LEASE_TOKEN_INVALID',
+  LeaseExpired: 'LEASE_EXPIRED',
+  JobCancelled: 'JOB_CANCELLED',
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** HTTP status for each code, used at the HTTP edge only. */
+export const errorStatus: Record<ErrorCode, number> = {
+  INVALID_REQUEST: 400,
+  INVALID_JSON: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  JOB_NOT_FOUND: 404,
+  JOB_FINISHED: 409,
+  UNAUTHORIZED: 401,
+  LEASE_NOT_FOUND: 404,
+  LEASE_TOKEN_INVALID: 403,
+  LEASE_EXPIRED: 410,
+  JOB_CANCELLED: 410,
+  INTERNAL: 500,
+};
+
+const baseMessage: Record<ErrorCode, string> = {
+  INVALID_REQUEST: 'the request is invalid',
+  INVALID_JSON: 'the request body is not valid JSON',
+  PAYLOAD_TOO_LARGE: 'the request body is too large',
+  NOT_FOUND: 'not found',
+  JOB_NOT_FOUND: 'no job with this id',
+  JOB_FINISHED: 'the job has already finished',
+  UNAUTHORIZED: 'missing or wrong contributor credentials',
+  LEASE_NOT_FOUND: 'no lease with this id',
+  LEASE_TOKEN_INVALID: 'the lease token does not match',
+  LEASE_EXPIRED: 'the lease has expired; the chunk was given back to the queue',
+  JOB_CANCELLED: 'the job was cancelled',
+  INTERNAL: 'internal error',
+};
+
+/** The one place a code becomes words. `detail` narrows it down (a field name, an id). */
+export function errorMessage(code: ErrorCode, detail?: string): string {
+  return detail ? `${baseMessage[code]}: ${detail}` : baseMessage[code];
+}
+
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Body of every HTTP error response. */
+export interface ErrorBody {
+  error: ErrorInfo;
+}
+
+/** Errors crossing a boundary travel as data, never as thrown classes. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
