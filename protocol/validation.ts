@@ -7,7 +7,8 @@ export function describeIssues(error: z.ZodError): string {
     .map((issue) => {
       const path = issue.path.length ? issue.path.map(String).join('.') : '(body)';
       if (issue.code === 'unrecognized_keys') return `${path}: unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-      return `${path}: ${issue.message}`;
+      if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return `${path}: is required`;
+      return `${path}: ${issue.message.replace(/^Invalid input: /, '')}`;
     })
     .join('; ');
 }

@@ -1,0 +1,244 @@
+// API tests: the whole Hono app over a real store, driven with app.request() (no socket).
+import { describe, expect, it } from 'vitest';
+import type { ChunkResult, JobSummary, LeaseResponse, RegisterResponse } from '../../protocol/index.js';
+import { createApp } from './app.js';
+import { LeaseReaper } from './reaper.js';
+import { MemoryStore } from './store/memory.js';
+
+function setup(config = {}) {
+  let now = Date.UTC(2026, 5, 1);
+  const clock = { now: () => now };
+  const store = new MemoryStore({ leaseGraceMs: 1_000, retryCooldownMs: 1_000 });
+  const { app } = createApp({ store, clock, config });
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await app.request(path, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text, headers: res.headers };
+  };
+  const register = async () => {
+    const { json } = await call('POST', '/api/contributors', { agent: 'vitest' });
+    const r = json as RegisterResponse;
+    const auth = { Authorization: `Bearer ${r.token}` };
+    return {
+      ...r,
+      lease: async (max: number) => (await call('POST', `/api/contributors/${r.contributorId}/leases`, { max }, auth)).json as LeaseResponse,
+      report: (results: unknown[]) => call('POST', `/api/contributors/${r.contributorId}/results`, { results }, auth),
+      heartbeat: (leases: unknown[]) => call('POST', `/api/contributors/${r.contributorId}/heartbeat`, { leases }, auth),
+    };
+  };
+  const submit = async (body: object) =>
+    call('POST', '/api/jobs', { runtime: 'python', source: 'def main(x):\n    return x * 2\n', ...body });
+  return { call, register, submit, store, clock, advance: (ms: number) => (now += ms), reaper: new LeaseReaper(store, clock) };
+}
+
+describe('POST /api/jobs', () => {
+  it('creates a queued job with defaults and returns 201', async () => {
+    const { submit, call } = setup();
+    const res = await submit({ name: 'double', inputs: [1, 2, 3] });
+    expect(res.status).toBe(201);
+    expect(res.json).toMatchObject({ name: 'double', status: 'queued', total: 3, queued: 3, timeoutMs: 60000, maxAttempts: 3 });
+    const got = await call('GET', `/api/jobs/${res.json.id}`);
+    expect(got.json).toEqual(res.json);
+  });
+
+  it.each([
+    [{ runtime: 'python', inputs: [1] }, 'source: is required'],
+    [{ runtime: 'python', source: 'x', inputs: [] }, 'inputs: needs at least one chunk input'],
+    [{ runtime: 'cobol', source: 'x', inputs: [1] }, 'runtime'],
+    [{ runtime: 'python', source: 'x', inputs: 'abc' }, 'inputs'],
+    [{ runtime: 'python', source: 'x', inputs: [1], timeoutMs: 1.5 }, 'timeoutMs'],
+    [{ runtime: 'python', source: 'x', inputs: [1], entry: 'not valid' }, 'entry: must be a Python identifier'],
+    [{ runtime: 'python', source: 'x', inputs: [1], colour: 'red' }, 'unknown field "colour"'],
+  ])('rejects %j with a 400 naming the field', async (body, field) => {
+    const { call } = setup();
+    const res = await call('POST', '/api/jobs', body);
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe('INVALID_REQUEST');
+    expect(res.json.error.message).toContain(field);
+  });
+
+  it('rejects malformed JSON with INVALID_JSON', async () => {
+    const { call } = setup();
+    const res = await call('POST', '/api/jobs', '{"runtime": ');
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe('INVALID_JSON');
+  });
+
+  it('answers 413 with the limit when the body is too large', async () => {
+    const { submit } = setup({ maxBodyBytes: 1024 });
+    const res = await submit({ inputs: Array.from({ length: 500 }, (_, i) => i) });
+    expect(res.status).toBe(413);
+    expect(res.json.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(res.json.error.message).toContain('1024 bytes');
+  });
+
+  it('lists jobs newest first', async () => {
+    const { submit, call, advance } = setup();
+    const a = await submit({ name: 'a', inputs: [1] });
+    advance(1);
+    const b = await submit({ name: 'b', inputs: [1] });
+    const list = await call('GET', '/api/jobs');
+    expect(list.json.map((j: JobSummary) => j.id)).toEqual([b.json.id, a.json.id]);
+  });
+
+  it('404s with JOB_NOT_FOUND for unknown jobs and NOT_FOUND for unknown API paths', async () => {
+    const { call } = setup();
+    expect((await call('GET', '/api/jobs/nope')).json.error.code).toBe('JOB_NOT_FOUND');
+    expect((await call('DELETE', '/api/jobs/nope')).status).toBe(404);
+    const res = await call('GET', '/api/nothing');
+    expect(res.status).toBe(404);
+    expect(res.json.error.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('contributor protocol over HTTP', () => {
+  it('refuses calls without the right token', async () => {
+    const { call, register } = setup();
+    const c = await register();
+    const none = await call('POST', `/api/contributors/${c.contributorId}/leases`, { max: 1 });
+    expect(none.status).toBe(401);
+    const wrong = await call('POST', `/api/contributors/${c.contributorId}/leases`, { max: 1 }, { Authorization: 'Bearer nope' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.json.error.code).toBe('UNAUTHORIZED');
+  });
+
+  it('validates lease requests', async () => {
+    const { call, register } = setup();
+    const c = await register();
+    const res = await call('POST', `/api/contributors/${c.contributorId}/leases`, { max: 0 }, { Authorization: `Bearer ${c.token}` });
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toContain('max');
+  });
+
+  it('runs a job end to end: lease, report, results in index order as NDJSON, JSON and CSV', async () => {
+    const { submit, register, call } = setup();
+    const job = (await submit({ inputs: [5, 6, 7] })).json;
+    const c = await register();
+    const batch = await c.lease(8);
+    expect(batch.leases).toHaveLength(3);
+    expect(batch.jobs[job.id].source).toContain('def main');
+    const reports = batch.leases.reverse().map((l) => ({
+      leaseId: l.leaseId,
+      leaseToken: l.leaseToken,
+      status: 'ok',
+      output: (l.input as number) * 2,
+      stdout: l.chunkIndex === 1 ? 'a "quoted", line\n' : undefined,
+    }));
+    const reported = await c.report(reports);
+    expect(reported.json.results.map((r: { outcome: string }) => r.outcome)).toEqual(['accepted', 'accepted', 'accepted']);
+    expect((await call('GET', `/api/jobs/${job.id}`)).json).toMatchObject({ status: 'completed', completed: 3 });
+
+    const ndjson = await call('GET', `/api/jobs/${job.id}/results`);
+    expect(ndjson.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = ndjson.text.trim().split('\n').map((l) => JSON.parse(l) as ChunkResult);
+    expect(lines.map((l) => [l.index, l.output])).toEqual([[0, 10], [1, 12], [2, 14]]);
+
+    const json = await call('GET', `/api/jobs/${job.id}/results?format=json&offset=1&limit=1`);
+    expect(json.json.map((r: ChunkResult) => r.index)).toEqual([1]);
+
+    const csv = await call('GET', `/api/jobs/${job.id}/results?format=csv`);
+    expect(csv.text.split('\n')[0]).toBe('index,status,output,stdout,error');
+    expect(csv.text).toContain('1,ok,12,"a ""quoted"", line\n",');
+
+    const again = await c.report(reports.slice(0, 1));
+    expect(again.json.results[0].outcome).toBe('duplicate');
+  });
+
+  it('returns results finished so far while the job runs', async () => {
+    const { submit, register, call } = setup();
+    const job = (await submit({ inputs: [1, 2, 3, 4] })).json;
+    const c = await register();
+    const [first] = (await c.lease(1)).leases;
+    await c.report([{ leaseId: first.leaseId, leaseToken: first.leaseToken, status: 'ok', output: 2 }]);
+    const res = await call('GET', `/api/jobs/${job.id}/results?format=json`);
+    expect(res.json).toHaveLength(1);
+    expect((await call('GET', `/api/jobs/${job.id}`)).json.status).toBe('running');
+  });
+
+  it('rejects a result with a wrong lease token and one for an expired lease', async () => {
+    const { submit, register, advance, reaper } = setup();
+    await submit({ inputs: [1], timeoutMs: 1000 });
+    const c = await register();
+    const [lease] = (await c.lease(1)).leases;
+    const forged = await c.report([{ leaseId: lease.leaseId, leaseToken: 'forged', status: 'ok', output: 1 }]);
+    expect(forged.json.results[0]).toMatchObject({ outcome: 'rejected', error: { code: 'LEASE_TOKEN_INVALID' } });
+    advance(2_001);
+    expect(await reaper.runOnce()).toBe(1);
+    const late = await c.report([{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'ok', output: 1 }]);
+    expect(late.json.results[0]).toMatchObject({ outcome: 'rejected', error: { code: 'LEASE_EXPIRED' } });
+  });
+
+  it('tells contributors of a cancelled job to stop at their next heartbeat', async () => {
+    const { submit, register, call } = setup();
+    const job = (await submit({ inputs: [1, 2] })).json;
+    const c = await register();
+    const [lease] = (await c.lease(1)).leases;
+    const cancelled = await call('DELETE', `/api/jobs/${job.id}`);
+    expect(cancelled.json.status).toBe('cancelled');
+    const beat = await c.heartbeat([{ leaseId: lease.leaseId, leaseToken: lease.leaseToken }]);
+    expect(beat.json.leases[0].state).toBe('cancelled');
+    const next = await c.lease(4);
+    expect(next.leases).toEqual([]);
+    expect(next.retryAfterMs).toBeGreaterThan(0);
+  });
+
+  it('fails the job with the message of a syntax error', async () => {
+    const { submit, register, call } = setup();
+    const job = (await submit({ source: 'def main(x) return x', inputs: [1, 2, 3] })).json;
+    const c = await register();
+    const [lease] = (await c.lease(1)).leases;
+    const message = '  File "main.py", line 1\n    def main(x) return x\n               ^^^^^^\nSyntaxError: expected \':\'';
+    await c.report([{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'error', failure: 'syntax', error: message }]);
+    const failed = (await call('GET', `/api/jobs/${job.id}`)).json;
+    expect(failed).toMatchObject({ status: 'failed', error: message, failed: 1, queued: 2 });
+  });
+});
+
+describe('GET /api/jobs/:id/events', () => {
+  it('streams progress, finished chunks and a final end event', async () => {
+    const { submit, register, call } = setup({ ssePollMs: 20 });
+    const job = (await submit({ inputs: [1, 2] })).json;
+    const c = await register();
+    const leases = (await c.lease(2)).leases;
+    await c.report(leases.map((l) => ({ leaseId: l.leaseId, leaseToken: l.leaseToken, status: 'ok', output: l.input })));
+    const res = await call('GET', `/api/jobs/${job.id}/events`);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const events = res.text
+      .trim()
+      .split('\n\n')
+      .map((block) => ({
+        event: /^event: (.*)$/m.exec(block)?.[1],
+        data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null'),
+      }));
+    expect(events.map((e) => e.event)).toEqual(['chunks', 'progress', 'end']);
+    expect(events[0].data.map((r: ChunkResult) => r.index).sort()).toEqual([0, 1]);
+    expect(events[2].data.status).toBe('completed');
+  });
+});
+
+describe('serving', () => {
+  it('answers /healthz and sends cross-origin isolation headers', async () => {
+    const { call } = setup();
+    const res = await call('GET', '/healthz');
+    expect(res.json.ok).toBe(true);
+    expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+  });
+
+  it('serves the Pyodide runtime files under /pyodide/', async () => {
+    const { app } = createApp({ store: new MemoryStore() });
+    const res = await app.request('/pyodide/pyodide-lock.json');
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { info: { python: string } }).info.python).toMatch(/^3\./);
+  });
+});

@@ -1,0 +1,94 @@
+// Coordinator settings: defaults, then environment, then command-line flags (flags win).
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+
+export interface CoordinatorConfig {
+  port: number;
+  host: string;
+  store: 'sqlite' | 'memory';
+  dataDir: string;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes: number;
+  leaseGraceMs: number;
+  retryCooldownMs: number;
+  reaperIntervalMs: number;
+  /** Suggested wait for a contributor that found no work. */
+  idleRetryMs: number;
+  ssePollMs: number;
+  siteDir: string;
+  pyodideDir: string;
+  log: (line: string) => void;
+}
+
+export function defaultConfig(overrides: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
+  return {
+    port: 8080,
+    host: '0.0.0.0',
+    store: 'sqlite',
+    dataDir: resolve('data'),
+    maxBodyBytes: 64 * 1024 * 1024,
+    leaseGraceMs: 30_000,
+    retryCooldownMs: 30_000,
+    reaperIntervalMs: 1_000,
+    idleRetryMs: 2_000,
+    ssePollMs: 1_000,
+    siteDir: resolve(repoRoot, 'dist'),
+    pyodideDir: resolve(repoRoot, 'node_modules/pyodide'),
+    log: () => {},
+    ...overrides,
+  };
+}
+
+export const USAGE = `Usage: idle-sense coordinator [options]
+
+  --port N            port to listen on (env PORT, default 8080)
+  --host H            address to bind (env HOST, default 0.0.0.0)
+  --store KIND        sqlite (default) or memory (throwaway, lost on exit)
+  --data-dir DIR      where the SQLite database lives (env DATA_DIR, default ./data)
+  --max-body-mb N     largest request body in MiB (env MAX_BODY_MB, default 64)
+  --lease-grace-s N   seconds added to a chunk's timeout before its lease expires (default 30)
+  --quiet             do not log each job and contributor event
+  --help              show this help
+`;
+
+/** Parses argv and env into a config; throws an Error with a readable message on bad input. */
+export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): CoordinatorConfig & { help: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      store: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'max-body-mb': { type: 'string' },
+      'lease-grace-s': { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const number = (name: string, raw: string | undefined, fallback: number) => {
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+    return value;
+  };
+  const store = values.store ?? env.STORE ?? 'sqlite';
+  if (store !== 'sqlite' && store !== 'memory') throw new Error(`--store must be sqlite or memory, got "${store}"`);
+  const quiet = values.quiet ?? false;
+  return {
+    ...defaultConfig({
+      port: number('--port', values.port ?? env.PORT, 8080),
+      host: values.host ?? env.HOST ?? '0.0.0.0',
+      store,
+      dataDir: resolve(values['data-dir'] ?? env.DATA_DIR ?? 'data'),
+      maxBodyBytes: number('--max-body-mb', values['max-body-mb'] ?? env.MAX_BODY_MB, 64) * 1024 * 1024,
+      leaseGraceMs: number('--lease-grace-s', values['lease-grace-s'] ?? env.LEASE_GRACE_S, 30) * 1000,
+      log: quiet ? () => {} : (line) => console.log(`[${new Date().toISOString()}] ${line}`),
+    }),
+    help: values.help ?? false,
+  };
+}

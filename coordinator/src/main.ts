@@ -1,0 +1,52 @@
+// Entry point: read settings, open the store, start the lease reaper, bind the port. Everything else is createApp.
+import { serve } from '@hono/node-server';
+import { join } from 'node:path';
+import { createApp } from './app.js';
+import { systemClock } from './clock.js';
+import { USAGE, configFromArgs } from './config.js';
+import { LeaseReaper } from './reaper.js';
+import { MemoryStore } from './store/memory.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+
+let config;
+try {
+  config = configFromArgs(process.argv.slice(2), process.env);
+} catch (err) {
+  console.error(`error: ${(err as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (config.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const policy = { leaseGraceMs: config.leaseGraceMs, retryCooldownMs: config.retryCooldownMs };
+const dbFile = join(config.dataDir, 'idle-sense.db');
+const store: Store = config.store === 'memory' ? new MemoryStore(policy) : new SqliteStore({ file: dbFile, policy });
+const { app, deps } = createApp({ store, clock: systemClock, config });
+const reaper = new LeaseReaper(store, systemClock, deps.notices).start(config.reaperIntervalMs);
+
+const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  const where = config.store === 'memory' ? 'in memory (lost on exit)' : dbFile;
+  console.log(`idle-sense coordinator listening on http://localhost:${info.port}`);
+  console.log(`  contribute: http://localhost:${info.port}/    submit: http://localhost:${info.port}/submit`);
+  console.log(`  state: ${where}`);
+});
+server.on('error', (err: NodeJS.ErrnoException) => {
+  console.error(err.code === 'EADDRINUSE' ? `error: port ${config.port} is in use; pick another with --port` : err);
+  process.exit(1);
+});
+
+let closing = false;
+function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  console.log(`${signal}: shutting down`);
+  reaper.stop();
+  server.close();
+  void store.close().finally(() => process.exit(0));
+  setTimeout(() => process.exit(0), 3000).unref();
+}
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -1,0 +1,59 @@
+// The contributor protocol (docs/protocol.md): register, lease a batch, heartbeat, report results.
+// Every call after registration carries `Authorization: Bearer <token>` for the contributor in the path.
+import { Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import {
+  ErrorCode,
+  HeartbeatRequest,
+  LeaseRequest,
+  RegisterRequest,
+  ReportRequest,
+  type LeaseResponse,
+} from '../../../protocol/index.js';
+import { readJson } from '../http/body.js';
+import { ApiError } from '../http/errors.js';
+import type { AppDeps } from '../app.js';
+
+export function contributorRoutes({ store, clock, notices, config }: AppDeps): Hono {
+  const app = new Hono();
+
+  app.post('/', async (c) => {
+    const body = await readJson(c, RegisterRequest);
+    const registered = await store.registerContributor({ agent: body.agent }, clock.now());
+    config.log(`contributor ${registered.contributorId} registered${body.agent ? ` (${body.agent.slice(0, 80)})` : ''}`);
+    return c.json(registered, 201);
+  });
+
+  const authenticated = createMiddleware(async function contributorAuth(c, next) {
+    const header = c.req.header('Authorization') ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    if (!token) throw new ApiError(ErrorCode.Unauthorized, 'send Authorization: Bearer <token> from registration');
+    if (!(await store.authenticateContributor(c.req.param('id') ?? '', token, clock.now()))) {
+      throw new ApiError(ErrorCode.Unauthorized, 'unknown contributor or wrong token; register again');
+    }
+    await next();
+  });
+
+  app.post('/:id/leases', authenticated, async (c) => {
+    const body = await readJson(c, LeaseRequest);
+    const batch = await store.leaseChunks(c.req.param('id'), { max: body.max, runtimes: body.runtimes ?? ['python'] }, clock.now());
+    const response: LeaseResponse = batch;
+    if (batch.leases.length === 0) response.retryAfterMs = config.idleRetryMs;
+    else for (const jobId of Object.keys(batch.jobs)) notices.changed(jobId);
+    return c.json(response);
+  });
+
+  app.post('/:id/heartbeat', authenticated, async (c) => {
+    const body = await readJson(c, HeartbeatRequest);
+    return c.json({ leases: await store.heartbeat(c.req.param('id'), body.leases, clock.now()) });
+  });
+
+  app.post('/:id/results', authenticated, async (c) => {
+    const body = await readJson(c, ReportRequest);
+    const results = await store.reportResults(c.req.param('id'), body.results, clock.now());
+    if (results.some((r) => r.outcome === 'accepted')) notices.changed('*');
+    return c.json({ results });
+  });
+
+  return app;
+}

@@ -1,0 +1,162 @@
+// The submitter's API: create, list, inspect, cancel jobs; read results (NDJSON / JSON / CSV) and live events (SSE).
+import { Hono, type Context } from 'hono';
+import { stream, streamSSE } from 'hono/streaming';
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_TIMEOUT_MS,
+  ErrorCode,
+  JobSubmission,
+  type ChunkResult,
+  type JobSummary,
+} from '../../../protocol/index.js';
+import { readJson } from '../http/body.js';
+import { ApiError } from '../http/errors.js';
+import type { AppDeps } from '../app.js';
+
+const PAGE = 1000;
+const FINAL: ReadonlySet<JobSummary['status']> = new Set(['completed', 'failed', 'cancelled']);
+
+export function jobRoutes({ store, clock, notices, config }: AppDeps): Hono {
+  const app = new Hono();
+
+  const mustGetJob = async (id: string): Promise<JobSummary> => {
+    const job = await store.getJob(id);
+    if (!job) throw new ApiError(ErrorCode.JobNotFound, id);
+    return job;
+  };
+
+  app.post('/', async (c) => {
+    const body = await readJson(c, JobSubmission);
+    const job = await store.createJob(
+      {
+        ...body,
+        timeoutMs: body.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        maxAttempts: body.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      },
+      clock.now(),
+    );
+    config.log(`job ${job.id} "${job.name}" submitted: ${job.total} chunks, runtime ${body.runtime}`);
+    notices.changed(job.id);
+    return c.json(job, 201);
+  });
+
+  app.get('/', async (c) => {
+    const limit = intParam(c, 'limit', 200, 1, 10_000);
+    return c.json(await store.listJobs({ limit }));
+  });
+
+  app.get('/:id', async (c) => c.json(await mustGetJob(c.req.param('id'))));
+
+  app.get('/:id/source', async (c) => {
+    const source = await store.getJobSource(c.req.param('id'));
+    if (!source) throw new ApiError(ErrorCode.JobNotFound, c.req.param('id'));
+    return c.json(source);
+  });
+
+  app.delete('/:id', async (c) => {
+    const job = await store.cancelJob(c.req.param('id'), clock.now());
+    if (!job) throw new ApiError(ErrorCode.JobNotFound, c.req.param('id'));
+    if (job.status === 'cancelled') config.log(`job ${job.id} cancelled`);
+    notices.changed(job.id);
+    return c.json(job);
+  });
+
+  app.get('/:id/results', async (c) => {
+    const job = await mustGetJob(c.req.param('id'));
+    const format = c.req.query('format') ?? 'ndjson';
+    if (!['ndjson', 'json', 'csv'].includes(format)) {
+      throw new ApiError(ErrorCode.InvalidRequest, 'format: must be ndjson, json or csv');
+    }
+    const offset = intParam(c, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const limit = intParam(c, 'limit', Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER);
+    const contentType = { ndjson: 'application/x-ndjson', json: 'application/json', csv: 'text/csv' }[format]!;
+    c.header('Content-Type', `${contentType}; charset=utf-8`);
+    if (c.req.query('download') !== undefined) {
+      c.header('Content-Disposition', `attachment; filename="${job.id}-results.${format}"`);
+    }
+    c.header('Cache-Control', 'no-store');
+    // Pages of finished chunks are written as they are read: the body is never built whole in memory.
+    return stream(c, async (out) => {
+      if (format === 'json') await out.write('[');
+      if (format === 'csv') await out.write('index,status,output,stdout,error\n');
+      let next = offset;
+      let written = 0;
+      while (written < limit) {
+        const page = await store.listResults(job.id, { offset: next, limit: Math.min(PAGE, limit - written) });
+        for (const result of page) {
+          await out.write(encodeResult(result, format, written === 0));
+          written++;
+        }
+        if (page.length < PAGE || out.aborted) break;
+        next = page[page.length - 1].index + 1;
+      }
+      if (format === 'json') await out.write(']');
+    });
+  });
+
+  app.get('/:id/events', async (c) => {
+    const first = await mustGetJob(c.req.param('id'));
+    c.header('Cache-Control', 'no-store');
+    return streamSSE(c, async (sse) => {
+      let cursor = 0;
+      let last = '';
+      let wake: () => void = () => {};
+      const stopWatching = [notices.watch(first.id, () => wake()), notices.watch('*', () => wake())];
+      sse.onAbort(() => wake());
+      try {
+        while (!sse.aborted) {
+          const job = await store.getJob(first.id);
+          if (!job) break;
+          const { results, cursor: nextCursor } = await store.finishedSince(job.id, cursor, 500);
+          cursor = nextCursor;
+          if (results.length) await sse.writeSSE({ event: 'chunks', data: JSON.stringify(results) });
+          const snapshot = JSON.stringify(job);
+          if (snapshot !== last) {
+            last = snapshot;
+            await sse.writeSSE({ event: 'progress', data: snapshot });
+          }
+          if (FINAL.has(job.status) && results.length < 500) {
+            await sse.writeSSE({ event: 'end', data: snapshot });
+            break;
+          }
+          if (results.length === 500) continue;
+          // Sleep until something changes, at most one poll interval, at least a short coalescing delay.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, config.ssePollMs);
+            wake = () => {
+              clearTimeout(timer);
+              setTimeout(resolve, 100);
+              wake = () => {};
+            };
+          });
+        }
+      } finally {
+        stopWatching.forEach((stop) => stop());
+      }
+    });
+  });
+
+  return app;
+}
+
+function encodeResult(result: ChunkResult, format: string, first: boolean): string {
+  if (format === 'ndjson') return JSON.stringify(result) + '\n';
+  if (format === 'json') return (first ? '' : ',') + JSON.stringify(result);
+  const output = result.output === undefined ? '' : JSON.stringify(result.output);
+  return [result.index, result.status, output, result.stdout ?? '', result.error ?? ''].map(csvField).join(',') + '\n';
+}
+
+function csvField(value: string | number): string {
+  const text = String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function intParam(c: Context, name: string, fallback: number, min: number, max: number): number {
+  const raw = c.req.query(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ApiError(ErrorCode.InvalidRequest, `${name}: must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}

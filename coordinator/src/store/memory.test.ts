@@ -1,0 +1,4 @@
+import { runStoreContract } from './store.case.test.js';
+import { MemoryStore } from './memory.js';
+
+runStoreContract({ name: 'memory', newStore: (policy) => new MemoryStore(policy) });

@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runStoreContract } from './store.case.test.js';
+import { SqliteStore } from './sqlite.js';
+import { defaultSchedulingPolicy } from './store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'idle-sense-sqlite-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+runStoreContract({ name: 'sqlite', newStore: (policy) => new SqliteStore({ file: join(dir, `contract-${n++}.db`), policy }) });
+
+describe('SqliteStore durability', () => {
+  it('keeps jobs, accepted results and live leases across a reopen of the same file', async () => {
+    const file = join(dir, 'reopen.db');
+    const first = new SqliteStore({ file });
+    const job = await first.createJob(
+      { runtime: 'python', source: 'def main(x): return x', inputs: [1, 2, 3], timeoutMs: 5_000, maxAttempts: 3 },
+      1_000,
+    );
+    const { contributorId, token } = await first.registerContributor({}, 1_000);
+    const { leases } = await first.leaseChunks(contributorId, { max: 3, runtimes: ['python'] }, 1_000);
+    await first.reportResults(contributorId, [{ leaseId: leases[0].leaseId, leaseToken: leases[0].leaseToken, status: 'ok', output: 'one' }], 1_100);
+    await first.close();
+
+    const second = new SqliteStore({ file });
+    expect(await second.authenticateContributor(contributorId, token)).toBe(true);
+    expect(await second.getJob(job.id)).toMatchObject({ completed: 1, running: 2 });
+    const [accepted] = await second.reportResults(
+      contributorId,
+      [{ leaseId: leases[1].leaseId, leaseToken: leases[1].leaseToken, status: 'ok', output: 'two' }],
+      1_300,
+    );
+    expect(accepted.outcome).toBe('accepted');
+    expect(await second.expireLeases(1_000 + 5_000 + defaultSchedulingPolicy.leaseGraceMs + 1)).toBe(1);
+    expect((await second.listResults(job.id, { offset: 0, limit: 5 })).map((r) => r.output)).toEqual(['one', 'two']);
+    await second.close();
+  });
+});

@@ -1,0 +1,324 @@
+// The Store contract: one suite every implementation must pass (memory, SQLite, and later Redis).
+// Each implementation's test file calls runStoreContract with a factory; a skipped case must carry its reason.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ResultReport } from '../../../protocol/index.js';
+import type { NewJob, SchedulingPolicy, Store } from './store.js';
+
+export interface StoreContractOptions {
+  name: string;
+  newStore: (policy: SchedulingPolicy) => Promise<Store> | Store;
+  /** Case names to skip, each with the reason. */
+  skip?: Record<string, string>;
+}
+
+const policy: SchedulingPolicy = { leaseGraceMs: 1_000, retryCooldownMs: 5_000 };
+const T0 = Date.UTC(2026, 0, 1);
+
+function job(inputs: unknown[], extra: Partial<NewJob> = {}): NewJob {
+  return { runtime: 'python', source: 'def main(x):\n    return x', inputs, timeoutMs: 10_000, maxAttempts: 3, ...extra };
+}
+
+const ok = (lease: { leaseId: string; leaseToken: string }, output: unknown): ResultReport => ({
+  leaseId: lease.leaseId,
+  leaseToken: lease.leaseToken,
+  status: 'ok',
+  output,
+});
+
+export function runStoreContract({ name, newStore, skip = {} }: StoreContractOptions): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    afterEach(async () => {
+      await store?.close();
+    });
+    const open = async () => (store = await newStore(policy));
+    const contributor = async () => (await store.registerContributor({}, T0)).contributorId;
+    const py = ['python' as const];
+    const test = (title: string, fn: () => Promise<void>) =>
+      skip[title] ? it.skip(`${title} (skipped: ${skip[title]})`, fn) : it(title, fn);
+
+    test('a new job is queued with one chunk per input', async () => {
+      await open();
+      const created = await store.createJob(job([1, 2, 3], { name: 'three' }), T0);
+      expect(created).toMatchObject({ name: 'three', status: 'queued', total: 3, queued: 3, running: 0, completed: 0, failed: 0 });
+      expect(await store.getJob(created.id)).toEqual(created);
+      expect(await store.getJob('nope')).toBeUndefined();
+      expect((await store.getJobSource(created.id))?.source).toContain('def main');
+    });
+
+    test('jobs are listed newest first', async () => {
+      await open();
+      const a = await store.createJob(job([1]), T0);
+      const b = await store.createJob(job([1]), T0 + 1);
+      expect((await store.listJobs()).map((j) => j.id)).toEqual([b.id, a.id]);
+    });
+
+    test('contributors authenticate only with their own token', async () => {
+      await open();
+      const a = await store.registerContributor({ agent: 'test' }, T0);
+      const b = await store.registerContributor({}, T0);
+      expect(await store.authenticateContributor(a.contributorId, a.token, T0)).toBe(true);
+      expect(await store.authenticateContributor(a.contributorId, b.token, T0)).toBe(false);
+      expect(await store.authenticateContributor('c-unknown', a.token, T0)).toBe(false);
+    });
+
+    test('leasing hands out chunks in index order with inputs, secrets and a deadline', async () => {
+      await open();
+      const j = await store.createJob(job([{ n: 1 }, { n: 2 }, { n: 3 }]), T0);
+      const c = await contributor();
+      const batch = await store.leaseChunks(c, { max: 2, runtimes: py }, T0);
+      expect(batch.leases.map((l) => [l.chunkIndex, l.input, l.attempt])).toEqual([
+        [0, { n: 1 }, 1],
+        [1, { n: 2 }, 1],
+      ]);
+      expect(batch.jobs[j.id]).toMatchObject({ id: j.id, runtime: 'python', timeoutMs: 10_000 });
+      expect(new Date(batch.leases[0].deadline).getTime()).toBe(T0 + 10_000 + policy.leaseGraceMs);
+      expect(new Set(batch.leases.map((l) => l.leaseToken)).size).toBe(2);
+      expect(await store.getJob(j.id)).toMatchObject({ status: 'running', running: 2, queued: 1 });
+    });
+
+    test('leasing filters by runtime and returns nothing when no work exists', async () => {
+      await open();
+      await store.createJob(job([1]), T0);
+      const c = await contributor();
+      expect((await store.leaseChunks(c, { max: 4, runtimes: [] }, T0)).leases).toEqual([]);
+      expect((await store.leaseChunks(c, { max: 4, runtimes: py }, T0)).leases).toHaveLength(1);
+      expect((await store.leaseChunks(c, { max: 4, runtimes: py }, T0)).leases).toEqual([]);
+    });
+
+    test('jobs share contributors round-robin: a small job is not stuck behind a big one', async () => {
+      await open();
+      const big = await store.createJob(job(Array.from({ length: 1000 }, (_, i) => i)), T0);
+      const small = await store.createJob(job([1, 2]), T0 + 1);
+      const c = await contributor();
+      const first = await store.leaseChunks(c, { max: 1, runtimes: py }, T0);
+      const second = await store.leaseChunks(c, { max: 1, runtimes: py }, T0);
+      expect(new Set([first.leases[0].jobId, second.leases[0].jobId])).toEqual(new Set([big.id, small.id]));
+      const batch = await store.leaseChunks(c, { max: 10, runtimes: py }, T0);
+      expect(batch.leases.filter((l) => l.jobId === small.id)).toHaveLength(1);
+      expect(batch.leases.filter((l) => l.jobId === big.id)).toHaveLength(9);
+    });
+
+    test('an accepted result completes the chunk; the last one completes the job', async () => {
+      await open();
+      const j = await store.createJob(job([10, 20]), T0);
+      const c = await contributor();
+      const { leases } = await store.leaseChunks(c, { max: 2, runtimes: py }, T0);
+      const outcomes = await store.reportResults(
+        c,
+        [ok(leases[1], { doubled: 40 }), { ...ok(leases[0], null), stdout: 'hi\n', durationMs: 3 }],
+        T0 + 5,
+      );
+      expect(outcomes.map((o) => o.outcome)).toEqual(['accepted', 'accepted']);
+      const done = await store.getJob(j.id);
+      expect(done).toMatchObject({ status: 'completed', completed: 2, running: 0, queued: 0 });
+      expect(done?.finishedAt).toBe(new Date(T0 + 5).toISOString());
+      const results = await store.listResults(j.id, { offset: 0, limit: 10 });
+      expect(results).toMatchObject([
+        { index: 0, status: 'ok', output: null, stdout: 'hi\n', durationMs: 3, attempts: 1 },
+        { index: 1, status: 'ok', output: { doubled: 40 } },
+      ]);
+    });
+
+    test('reporting the same result twice is idempotent', async () => {
+      await open();
+      const j = await store.createJob(job([1, 2]), T0);
+      const c = await contributor();
+      const { leases } = await store.leaseChunks(c, { max: 1, runtimes: py }, T0);
+      await store.reportResults(c, [ok(leases[0], 1)], T0);
+      const again = await store.reportResults(c, [ok(leases[0], 'different')], T0 + 1);
+      expect(again[0].outcome).toBe('duplicate');
+      expect(await store.getJob(j.id)).toMatchObject({ completed: 1, queued: 1 });
+      expect((await store.listResults(j.id, { offset: 0, limit: 5 }))[0].output).toBe(1);
+    });
+
+    test('a result with a wrong token, from another contributor, or for an unknown lease is rejected', async () => {
+      await open();
+      const j = await store.createJob(job([1]), T0);
+      const c = await contributor();
+      const other = await contributor();
+      const [lease] = (await store.leaseChunks(c, { max: 1, runtimes: py }, T0)).leases;
+      const [wrongToken] = await store.reportResults(c, [{ ...ok(lease, 1), leaseToken: 'guess' }], T0);
+      expect(wrongToken).toMatchObject({ outcome: 'rejected', error: { code: 'LEASE_TOKEN_INVALID' } });
+      const [stranger] = await store.reportResults(other, [ok(lease, 1)], T0);
+      expect(stranger).toMatchObject({ outcome: 'rejected', error: { code: 'LEASE_NOT_FOUND' } });
+      const [unknown] = await store.reportResults(c, [{ ...ok(lease, 1), leaseId: 'l-none' }], T0);
+      expect(unknown).toMatchObject({ outcome: 'rejected', error: { code: 'LEASE_NOT_FOUND' } });
+      expect(await store.getJob(j.id)).toMatchObject({ completed: 0, running: 1 });
+    });
+
+    test('an expired lease goes back to the queue, counts an attempt, and its late result is rejected', async () => {
+      await open();
+      const j = await store.createJob(job([1], { timeoutMs: 1_000 }), T0);
+      const a = await contributor();
+      const b = await contributor();
+      const [lease] = (await store.leaseChunks(a, { max: 1, runtimes: py }, T0)).leases;
+      const deadline = new Date(lease.deadline).getTime();
+      expect(await store.expireLeases(deadline)).toBe(0);
+      expect(await store.expireLeases(deadline + 1)).toBe(1);
+      expect(await store.getJob(j.id)).toMatchObject({ queued: 1, running: 0 });
+      const [late] = await store.reportResults(a, [ok(lease, 1)], deadline + 2);
+      expect(late).toMatchObject({ outcome: 'rejected', error: { code: 'LEASE_EXPIRED' } });
+      const [retry] = (await store.leaseChunks(b, { max: 1, runtimes: py }, deadline + 2)).leases;
+      expect(retry).toMatchObject({ chunkIndex: 0, attempt: 2 });
+    });
+
+    test('a result arriving after the deadline is rejected even before the sweep runs', async () => {
+      await open();
+      const j = await store.createJob(job([1], { timeoutMs: 1_000 }), T0);
+      const c = await contributor();
+      const [lease] = (await store.leaseChunks(c, { max: 1, runtimes: py }, T0)).leases;
+      const [late] = await store.reportResults(c, [ok(lease, 1)], new Date(lease.deadline).getTime() + 1);
+      expect(late.error?.code).toBe('LEASE_EXPIRED');
+      expect(await store.getJob(j.id)).toMatchObject({ queued: 1, completed: 0 });
+    });
+
+    test('a chunk whose leases keep expiring fails after maxAttempts', async () => {
+      await open();
+      const j = await store.createJob(job([1], { timeoutMs: 1_000, maxAttempts: 2 }), T0);
+      let now = T0;
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const c = await contributor();
+        const [lease] = (await store.leaseChunks(c, { max: 1, runtimes: py }, now)).leases;
+        expect(lease.attempt).toBe(attempt);
+        now = new Date(lease.deadline).getTime() + 1;
+        await store.expireLeases(now);
+      }
+      const summary = await store.getJob(j.id);
+      expect(summary).toMatchObject({ status: 'failed', failed: 1, queued: 0 });
+      const [result] = await store.listResults(j.id, { offset: 0, limit: 1 });
+      expect(result.error).toMatch(/lease expired/);
+      expect(result.attempts).toBe(2);
+    });
+
+    test('heartbeats extend active leases and report the state of others', async () => {
+      await open();
+      await store.createJob(job([1, 2], { timeoutMs: 1_000 }), T0);
+      const c = await contributor();
+      const [a, b] = (await store.leaseChunks(c, { max: 2, runtimes: py }, T0)).leases;
+      await store.reportResults(c, [ok(b, 2)], T0 + 10);
+      const deadline = new Date(a.deadline).getTime();
+      const beat = await store.heartbeat(
+        c,
+        [a, b, { leaseId: 'l-x', leaseToken: 'x' }].map(({ leaseId, leaseToken }) => ({ leaseId, leaseToken })),
+        deadline - 10,
+      );
+      expect(beat.map((x) => x.state)).toEqual(['active', 'finished', 'unknown']);
+      expect(new Date(beat[0].deadline!).getTime()).toBe(deadline - 10 + policy.leaseGraceMs);
+      expect(await store.expireLeases(deadline + 1)).toBe(0);
+    });
+
+    test('a timed-out chunk is retried, preferably by another contributor, then fails with "timed out after N ms"', async () => {
+      await open();
+      const j = await store.createJob(job([1], { timeoutMs: 2_000, maxAttempts: 2 }), T0);
+      const a = await contributor();
+      const b = await contributor();
+      const timeout = (lease: { leaseId: string; leaseToken: string }): ResultReport => ({
+        leaseId: lease.leaseId,
+        leaseToken: lease.leaseToken,
+        status: 'error',
+        failure: 'timeout',
+        error: 'KeyboardInterrupt',
+      });
+      const [first] = (await store.leaseChunks(a, { max: 1, runtimes: py }, T0)).leases;
+      await store.reportResults(a, [timeout(first)], T0 + 2_000);
+      expect((await store.leaseChunks(a, { max: 1, runtimes: py }, T0 + 2_001)).leases).toEqual([]);
+      const [second] = (await store.leaseChunks(b, { max: 1, runtimes: py }, T0 + 2_001)).leases;
+      expect(second).toMatchObject({ chunkIndex: 0, attempt: 2 });
+      await store.reportResults(b, [timeout(second)], T0 + 4_000);
+      const [result] = await store.listResults(j.id, { offset: 0, limit: 1 });
+      expect(result).toMatchObject({ status: 'error', error: 'timed out after 2000 ms (after 2 attempts)' });
+    });
+
+    test('the contributor that failed a chunk gets it again after the cooldown when nobody else took it', async () => {
+      await open();
+      await store.createJob(job([1], { timeoutMs: 2_000 }), T0);
+      const a = await contributor();
+      const [first] = (await store.leaseChunks(a, { max: 1, runtimes: py }, T0)).leases;
+      await store.reportResults(a, [{ ...ok(first, null), status: 'error', failure: 'crash', error: 'worker died' }], T0);
+      expect((await store.leaseChunks(a, { max: 1, runtimes: py }, T0 + policy.retryCooldownMs - 1)).leases).toEqual([]);
+      expect((await store.leaseChunks(a, { max: 1, runtimes: py }, T0 + policy.retryCooldownMs)).leases).toHaveLength(1);
+    });
+
+    test('a Python exception is final for its chunk and keeps the traceback', async () => {
+      await open();
+      const j = await store.createJob(job([1, 2]), T0);
+      const c = await contributor();
+      const [a, b] = (await store.leaseChunks(c, { max: 2, runtimes: py }, T0)).leases;
+      const traceback = 'Traceback (most recent call last):\n  File "main.py", line 2\nZeroDivisionError: division by zero';
+      await store.reportResults(c, [{ ...ok(a, null), status: 'error', failure: 'exception', error: traceback, stderr: 'warn' }], T0);
+      await store.reportResults(c, [ok(b, 2)], T0);
+      expect(await store.getJob(j.id)).toMatchObject({ status: 'completed', completed: 1, failed: 1 });
+      const [first] = await store.listResults(j.id, { offset: 0, limit: 1 });
+      expect(first).toMatchObject({ index: 0, status: 'error', error: traceback, stderr: 'warn', attempts: 1 });
+    });
+
+    test('a syntax error fails the whole job at once and voids the other leases', async () => {
+      await open();
+      const j = await store.createJob(job([1, 2, 3]), T0);
+      const c = await contributor();
+      const [a, b] = (await store.leaseChunks(c, { max: 2, runtimes: py }, T0)).leases;
+      await store.reportResults(
+        c,
+        [{ ...ok(a, null), status: 'error', failure: 'syntax', error: 'SyntaxError: invalid syntax (line 1)' }],
+        T0,
+      );
+      const failed = await store.getJob(j.id);
+      expect(failed).toMatchObject({ status: 'failed', error: 'SyntaxError: invalid syntax (line 1)', running: 0 });
+      expect((await store.leaseChunks(c, { max: 5, runtimes: py }, T0)).leases).toEqual([]);
+      const [voided] = await store.reportResults(c, [ok(b, 2)], T0);
+      expect(voided.error?.code).toBe('JOB_CANCELLED');
+    });
+
+    test('cancelling stops leasing, voids running leases and tells heartbeats', async () => {
+      await open();
+      const j = await store.createJob(job([1, 2, 3]), T0);
+      const c = await contributor();
+      const [lease] = (await store.leaseChunks(c, { max: 1, runtimes: py }, T0)).leases;
+      const cancelled = await store.cancelJob(j.id, T0 + 1);
+      expect(cancelled).toMatchObject({ status: 'cancelled', running: 0 });
+      expect(cancelled?.finishedAt).toBeDefined();
+      expect((await store.leaseChunks(c, { max: 5, runtimes: py }, T0 + 2)).leases).toEqual([]);
+      const [beat] = await store.heartbeat(c, [{ leaseId: lease.leaseId, leaseToken: lease.leaseToken }], T0 + 2);
+      expect(beat.state).toBe('cancelled');
+      const [late] = await store.reportResults(c, [ok(lease, 1)], T0 + 3);
+      expect(late.error?.code).toBe('JOB_CANCELLED');
+      expect(await store.cancelJob('missing', T0)).toBeUndefined();
+    });
+
+    test('a job whose every chunk errored is failed', async () => {
+      await open();
+      const j = await store.createJob(job([1]), T0);
+      const c = await contributor();
+      const [lease] = (await store.leaseChunks(c, { max: 1, runtimes: py }, T0)).leases;
+      await store.reportResults(c, [{ ...ok(lease, null), status: 'error', failure: 'exception', error: 'boom' }], T0);
+      expect(await store.getJob(j.id)).toMatchObject({ status: 'failed', failed: 1 });
+    });
+
+    test('results page by index and stream in finishing order', async () => {
+      await open();
+      const j = await store.createJob(job([0, 1, 2, 3, 4]), T0);
+      const c = await contributor();
+      const { leases } = await store.leaseChunks(c, { max: 5, runtimes: py }, T0);
+      for (const i of [3, 1, 4]) await store.reportResults(c, [ok(leases[i], i * 10)], T0 + i);
+      expect((await store.listResults(j.id, { offset: 0, limit: 10 })).map((r) => r.index)).toEqual([1, 3, 4]);
+      expect((await store.listResults(j.id, { offset: 2, limit: 1 })).map((r) => r.index)).toEqual([3]);
+      const first = await store.finishedSince(j.id, 0, 2);
+      expect(first.results.map((r) => r.index)).toEqual([3, 1]);
+      const rest = await store.finishedSince(j.id, first.cursor, 10);
+      expect(rest.results.map((r) => r.output)).toEqual([40]);
+      expect((await store.finishedSince(j.id, rest.cursor, 10)).results).toEqual([]);
+    });
+
+    test('JSON values survive the round trip exactly', async () => {
+      await open();
+      const input = { nested: [1, 2.5, 'x', null, true, { deep: [] }], unicode: 'π ≈ 3.14 ✓' };
+      const j = await store.createJob(job([input]), T0);
+      const c = await contributor();
+      const [lease] = (await store.leaseChunks(c, { max: 1, runtimes: py }, T0)).leases;
+      expect(lease.input).toEqual(input);
+      await store.reportResults(c, [ok(lease, input)], T0);
+      expect((await store.listResults(j.id, { offset: 0, limit: 1 }))[0].output).toEqual(input);
+    });
+  });
+}
