@@ -1,0 +1,371 @@
+// The contributor loop against a fake coordinator (behind a fake fetch) and fake runtime threads, on fake timers.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { JobSpec, Lease, LeaseState, RegisterResponse, ResultReport } from '../../protocol/index.js';
+import type { ChunkRun } from '../../wasm-runtimes/runtime.js';
+import { ContributorClient } from './coordinator-client.js';
+import { Contributor, describeCoordinator, describeThread, toReport, type ChunkThread } from './contributor.js';
+import { memoryIdentityStore, type IdentityStore } from './identity.js';
+
+const JOB: JobSpec = { id: 'j1', name: 'Squares', runtime: 'python', source: 'def main(x): return x * x', timeoutMs: 60_000 };
+
+/** Just enough of the coordinator's contributor API, with switches for the failure modes under test. */
+class FakeCoordinator {
+  private readonly tokens = new Map<string, string>();
+  private queue: Lease[] = [];
+  private nextLease = 0;
+  registrations = 0;
+  leaseRequests: number[] = [];
+  heartbeats: string[][] = [];
+  reports: ResultReport[][] = [];
+  down = false;
+  retryAfterMs: number | undefined = 2_000;
+  leaseState: (leaseId: string) => LeaseState = () => 'active';
+
+  addChunks(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const n = this.nextLease++;
+      this.queue.push({ leaseId: `l${n}`, leaseToken: `lt${n}`, jobId: JOB.id, chunkIndex: n, input: n, deadline: '', attempt: 1 });
+    }
+  }
+
+  /** Credentials the coordinator knows, as if registered in an earlier session. */
+  known(credentials: RegisterResponse): RegisterResponse {
+    this.tokens.set(credentials.contributorId, credentials.token);
+    return credentials;
+  }
+
+  fetch = async (url: string, init?: RequestInit): Promise<Response> => {
+    if (this.down) throw new TypeError('fetch failed');
+    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
+    if (url === '/api/contributors') {
+      this.registrations++;
+      const credentials = this.known({ contributorId: `c${this.registrations}`, token: `t${this.registrations}` });
+      return json(201, credentials);
+    }
+    const match = /^\/api\/contributors\/([^/]+)\/(\w+)$/.exec(url)!;
+    const auth = (init?.headers as Record<string, string>).Authorization;
+    if (!this.tokens.has(match[1]) || auth !== `Bearer ${this.tokens.get(match[1])}`) {
+      return json(401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong contributor credentials' } });
+    }
+    switch (match[2]) {
+      case 'leases': {
+        this.leaseRequests.push(body.max);
+        const leases = this.queue.splice(0, body.max);
+        return json(200, leases.length ? { leases, jobs: { [JOB.id]: JOB } } : { leases: [], jobs: {}, retryAfterMs: this.retryAfterMs });
+      }
+      case 'heartbeat':
+        this.heartbeats.push(body.leases.map((l: { leaseId: string }) => l.leaseId));
+        return json(200, { leases: body.leases.map((l: { leaseId: string }) => ({ leaseId: l.leaseId, state: this.leaseState(l.leaseId) })) });
+      case 'results':
+        this.reports.push(body.results);
+        return json(200, { results: body.results.map((r: ResultReport) => ({ leaseId: r.leaseId, outcome: 'accepted' })) });
+    }
+    return json(404, { error: { code: 'NOT_FOUND', message: 'not found' } });
+  };
+
+  reportedLeases(): string[] {
+    return this.reports.flat().map((r) => r.leaseId);
+  }
+}
+
+const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+
+/** A runtime thread whose chunks finish when the test says so. */
+class FakeThread implements ChunkThread {
+  interrupted = 0;
+  disposed = false;
+  inputs: unknown[] = [];
+  private current?: (run: ChunkRun) => void;
+
+  constructor(private readonly startResult: Promise<void> = Promise.resolve()) {}
+
+  start = () => this.startResult;
+  run = (_job: JobSpec, input: unknown) => {
+    this.inputs.push(input);
+    return new Promise<ChunkRun>((resolve) => (this.current = resolve));
+  };
+  interrupt = () => {
+    this.interrupted++;
+    this.settle({ ok: false, failure: 'timeout', error: 'interrupted by the host', stdout: '', stderr: '', durationMs: 5 });
+  };
+  dispose = () => {
+    this.disposed = true;
+  };
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  finish(output: unknown = 'done', durationMs = 100): void {
+    this.settle({ ok: true, output, stdout: '', stderr: '', durationMs });
+  }
+
+  fail(error: string): void {
+    this.settle({ ok: false, failure: 'exception', error, stdout: 'partial', stderr: '', durationMs: 50 });
+  }
+
+  private settle(run: ChunkRun): void {
+    const resolve = this.current;
+    this.current = undefined;
+    resolve?.(run);
+  }
+}
+
+let coordinator: FakeCoordinator;
+let threads: FakeThread[];
+let identity: IdentityStore;
+
+function contributor(options: { random?: () => number; threadFactory?: () => FakeThread } = {}): Contributor {
+  const createThread =
+    options.threadFactory ??
+    (() => {
+      const thread = new FakeThread();
+      threads.push(thread);
+      return thread;
+    });
+  return new Contributor({
+    api: new ContributorClient(coordinator.fetch, identity),
+    createThread,
+    random: options.random ?? (() => 0.5),
+  });
+}
+
+/** Lets timers up to `ms` fire and every promise chain they start settle. */
+const advance = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  coordinator = new FakeCoordinator();
+  threads = [];
+  identity = memoryIdentityStore();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Contributor', () => {
+  it('leases for all idle threads in one request and runs one chunk per thread', async () => {
+    coordinator.addChunks(5);
+    const c = contributor();
+    c.start(3);
+    await advance();
+
+    expect(coordinator.leaseRequests).toEqual([3]);
+    expect(threads.map((t) => t.inputs)).toEqual([[0], [1], [2]]);
+    expect(c.snapshot().threads.map(describeThread)).toEqual(['running Squares chunk 0', 'running Squares chunk 1', 'running Squares chunk 2']);
+    expect(describeCoordinator(c.snapshot().coordinator, Date.now())).toBe('connected');
+  });
+
+  it('reports results that finish together in one batch, well within 250 ms', async () => {
+    coordinator.addChunks(3);
+    const c = contributor();
+    c.start(3);
+    await advance();
+
+    threads[0].finish({ square: 0 });
+    threads[1].fail('Traceback...\nValueError: bad');
+    await advance(50);
+    expect(coordinator.reports).toEqual([]); // still collecting the batch
+    await advance(200);
+
+    expect(coordinator.reports).toHaveLength(1);
+    expect(coordinator.reports[0]).toEqual([
+      { leaseId: 'l0', leaseToken: 'lt0', status: 'ok', output: { square: 0 }, durationMs: 100 },
+      { leaseId: 'l1', leaseToken: 'lt1', status: 'error', error: 'Traceback...\nValueError: bad', failure: 'exception', stdout: 'partial', durationMs: 50 },
+    ]);
+    expect(c.snapshot().totals).toMatchObject({ done: 1, errors: 1, cpuMs: 150 });
+  });
+
+  it('asks again for the threads that became idle', async () => {
+    coordinator.addChunks(2);
+    coordinator.retryAfterMs = 60_000;
+    const c = contributor();
+    c.start(2);
+    await advance();
+    coordinator.addChunks(1);
+    threads[1].finish();
+    await advance();
+
+    expect(coordinator.leaseRequests).toEqual([2, 1]);
+    expect(threads[1].inputs).toEqual([1, 2]);
+    void c;
+  });
+
+  it('registers once and keeps the identity for the next session', async () => {
+    coordinator.addChunks(1);
+    contributor().start(1);
+    await advance();
+    expect(coordinator.registrations).toBe(1);
+    expect(await identity.load()).toEqual({ contributorId: 'c1', token: 't1' });
+
+    // A reload: a new client with the same stored identity does not register again.
+    coordinator.addChunks(1);
+    contributor().start(1);
+    await advance();
+    expect(coordinator.registrations).toBe(1);
+    expect(coordinator.leaseRequests).toEqual([1, 1]);
+  });
+
+  it('registers again when the coordinator no longer knows its credentials (401)', async () => {
+    identity = memoryIdentityStore({ contributorId: 'gone', token: 'stale' });
+    coordinator.addChunks(1);
+    const c = contributor();
+    c.start(1);
+    await advance();
+
+    expect(coordinator.registrations).toBe(1);
+    expect(await identity.load()).toEqual({ contributorId: 'c1', token: 't1' });
+    expect(threads[0].inputs).toEqual([0]); // the lease call was retried with the new credentials
+    expect(c.snapshot().coordinator.state).toBe('connected');
+  });
+
+  it('waits retryAfterMs (with jitter) when there is no work', async () => {
+    coordinator.retryAfterMs = 2_000;
+    const c = contributor({ random: () => 0.5 }); // no jitter at the midpoint
+    c.start(1);
+    await advance();
+    expect(coordinator.leaseRequests).toHaveLength(1);
+    expect(describeCoordinator(c.snapshot().coordinator, Date.now())).toBe('no work right now, checking again in 2s');
+
+    await advance(1_900);
+    expect(coordinator.leaseRequests).toHaveLength(1);
+    await advance(200);
+    expect(coordinator.leaseRequests).toHaveLength(2);
+  });
+
+  it('backs off exponentially up to 30 s while the coordinator is unreachable, then recovers', async () => {
+    coordinator.down = true;
+    const requestTimes: number[] = [];
+    const reachable = coordinator.fetch;
+    coordinator.fetch = (url, init) => {
+      requestTimes.push(Date.now());
+      return reachable(url, init);
+    };
+    const c = contributor({ random: () => 1 }); // the longest delay of each step
+    c.start(1);
+    await advance(200_000);
+
+    const gaps = requestTimes.slice(1).map((t, i) => t - requestTimes[i]);
+    expect(gaps.slice(0, 7)).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    expect(describeCoordinator(c.snapshot().coordinator, Date.now())).toMatch(/^coordinator unreachable, retrying in \d+s$/);
+
+    coordinator.down = false;
+    coordinator.addChunks(1);
+    await advance(30_000);
+    expect(c.snapshot().coordinator.state).toBe('connected');
+    expect(threads[0].inputs).toEqual([0]);
+  });
+
+  it('heartbeats running leases every 10 s and interrupts a thread whose lease was cancelled, dropping its result', async () => {
+    coordinator.addChunks(2);
+    coordinator.retryAfterMs = 60_000;
+    coordinator.leaseState = (leaseId) => (leaseId === 'l0' ? 'cancelled' : 'active');
+    const c = contributor();
+    c.start(2);
+    await advance();
+
+    await advance(9_000);
+    expect(coordinator.heartbeats).toEqual([]);
+    await advance(1_000);
+    expect(coordinator.heartbeats).toEqual([['l0', 'l1']]);
+    expect(threads[0].interrupted).toBe(1);
+    expect(threads[1].interrupted).toBe(0);
+
+    await advance(1_000);
+    expect(coordinator.reportedLeases()).not.toContain('l0');
+    expect(c.snapshot().totals).toMatchObject({ done: 0, errors: 0 });
+    expect(describeThread(c.snapshot().threads[0])).toBe('idle');
+  });
+
+  it('never polls while every thread is busy', async () => {
+    coordinator.addChunks(1);
+    const c = contributor();
+    c.start(1);
+    await advance(60_000);
+    expect(coordinator.leaseRequests).toEqual([1]);
+    expect(coordinator.heartbeats).toHaveLength(6);
+    void c;
+  });
+
+  it('on Stop: stops leasing, interrupts running chunks without reporting them, and sends finished results', async () => {
+    coordinator.addChunks(2);
+    const c = contributor();
+    c.start(2);
+    await advance();
+    threads[0].finish('kept');
+    await advance(); // finished, its report not sent yet
+    expect(coordinator.reports).toEqual([]);
+    const stopped = c.stop();
+    await advance();
+    await stopped;
+
+    expect(coordinator.reportedLeases()).toEqual(['l0']);
+    expect(threads[1].interrupted).toBe(1);
+    expect(c.snapshot().state).toBe('stopped');
+
+    const leaseRequests = coordinator.leaseRequests.length;
+    coordinator.addChunks(5);
+    await advance(120_000);
+    expect(coordinator.leaseRequests).toHaveLength(leaseRequests);
+    expect(coordinator.heartbeats).toEqual([]);
+  });
+
+  it('reuses loaded threads when started again', async () => {
+    const c = contributor();
+    c.start(2);
+    await advance();
+    await c.stop();
+    c.start(2);
+    await advance();
+    expect(threads).toHaveLength(2);
+  });
+
+  it('shows a thread that failed to load and leases only for threads that loaded', async () => {
+    coordinator.addChunks(5);
+    let made = 0;
+    const c = contributor({
+      threadFactory: () => {
+        const thread = made++ === 0 ? new FakeThread(Promise.reject(new Error('pyodide.asm.wasm: 404'))) : new FakeThread();
+        threads.push(thread);
+        return thread;
+      },
+    });
+    c.start(2);
+    await advance();
+
+    expect(describeThread(c.snapshot().threads[0])).toBe('error: pyodide.asm.wasm: 404');
+    expect(coordinator.leaseRequests).toEqual([1]);
+    expect(threads[1].inputs).toEqual([0]);
+  });
+
+  it('keeps results while the coordinator is down and sends them when it is back', async () => {
+    coordinator.addChunks(1);
+    coordinator.retryAfterMs = 60_000;
+    const c = contributor({ random: () => 1 });
+    c.start(1);
+    await advance();
+    coordinator.down = true;
+    threads[0].finish();
+    await advance(500);
+    expect(c.snapshot().unreported).toBe(1);
+
+    coordinator.down = false;
+    await advance(5_000);
+    expect(coordinator.reportedLeases()).toEqual(['l0']);
+    expect(c.snapshot().unreported).toBe(0);
+  });
+});
+
+describe('toReport', () => {
+  const lease: Lease = { leaseId: 'l', leaseToken: 't', jobId: 'j', chunkIndex: 0, input: 1, deadline: '', attempt: 1 };
+
+  it('carries the failure kind of a failed run so the coordinator can decide on retries', () => {
+    const report = toReport(lease, { ok: false, failure: 'syntax', error: 'SyntaxError: invalid syntax', stdout: '', stderr: 'warn', durationMs: 3 });
+    expect(report).toEqual({ leaseId: 'l', leaseToken: 't', status: 'error', failure: 'syntax', error: 'SyntaxError: invalid syntax', stderr: 'warn', durationMs: 3 });
+  });
+
+  it('sends output even when it is falsy', () => {
+    expect(toReport(lease, { ok: true, output: 0, stdout: '', stderr: '', durationMs: 1 })).toMatchObject({ status: 'ok', output: 0 });
+  });
+});

@@ -1,0 +1,87 @@
+// The contributor side of the coordinator protocol (`/api/contributors/...`): register, lease, heartbeat, report.
+// Holds the credentials; on 401 (the coordinator forgot us) it registers again and retries the call once.
+import type {
+  HeartbeatResponse,
+  LeaseRef,
+  LeaseResponse,
+  RegisterRequest,
+  RegisterResponse,
+  ReportResponse,
+  ResultReport,
+} from '../../protocol/index.js';
+import { ApiError, requestJson, type FetchLike } from '../shared/api.js';
+import type { IdentityStore } from './identity.js';
+
+/** What the contributor loop needs from the coordinator; the fake in tests implements the HTTP side instead. */
+export interface ContributorApi {
+  lease(max: number): Promise<LeaseResponse>;
+  heartbeat(leases: LeaseRef[]): Promise<HeartbeatResponse>;
+  report(results: ResultReport[]): Promise<ReportResponse>;
+}
+
+export class ContributorClient implements ContributorApi {
+  private credentials?: Promise<RegisterResponse>;
+
+  constructor(
+    private readonly fetchFn: FetchLike,
+    private readonly identity: IdentityStore,
+    private readonly agent?: string,
+  ) {}
+
+  lease(max: number): Promise<LeaseResponse> {
+    return this.call<LeaseResponse>('leases', { max, runtimes: ['python'] });
+  }
+
+  heartbeat(leases: LeaseRef[]): Promise<HeartbeatResponse> {
+    return this.call<HeartbeatResponse>('heartbeat', { leases });
+  }
+
+  report(results: ResultReport[]): Promise<ReportResponse> {
+    return this.call<ReportResponse>('results', { results });
+  }
+
+  /** The current contributor id, once registered or loaded (for display). */
+  async contributorId(): Promise<string> {
+    return (await this.currentCredentials()).contributorId;
+  }
+
+  private async call<T>(action: string, body: unknown): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const pending = this.currentCredentials();
+      const { contributorId, token } = await pending;
+      try {
+        return await requestJson<T>(this.fetchFn, 'POST', `/api/contributors/${encodeURIComponent(contributorId)}/${action}`, body, {
+          Authorization: `Bearer ${token}`,
+        });
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 401 || attempt > 0) throw error;
+        // Concurrent calls may all see the 401; only the first one drops the credentials, the others reuse the new ones.
+        if (this.credentials === pending) {
+          this.credentials = undefined;
+          await this.identity.clear();
+        }
+      }
+    }
+  }
+
+  private currentCredentials(): Promise<RegisterResponse> {
+    if (!this.credentials) {
+      const loading = this.loadOrRegister();
+      this.credentials = loading;
+      // A failed registration (coordinator down) must not stick: the next call tries again.
+      loading.catch(() => {
+        if (this.credentials === loading) this.credentials = undefined;
+      });
+    }
+    return this.credentials;
+  }
+
+  private async loadOrRegister(): Promise<RegisterResponse> {
+    const saved = await this.identity.load();
+    if (saved) return saved;
+    const request: RegisterRequest = { runtimes: ['python'], ...(this.agent ? { agent: this.agent.slice(0, 500) } : {}) };
+    const credentials = await requestJson<RegisterResponse>(this.fetchFn, 'POST', '/api/contributors', request);
+    await this.identity.save(credentials);
+    return credentials;
+  }
+}

@@ -1,0 +1,84 @@
+// The site's one way to call the coordinator: JSON in, JSON out, and `{ error: { code, message } }` turned into ApiError.
+import type { ChunkResult, ErrorBody, JobSource, JobSubmission, JobSummary } from '../../protocol/index.js';
+
+/** A failed API call. `status` 0 means the coordinator could not be reached at all. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** True when retrying later may help: the network failed or the coordinator had a server-side problem. */
+  get unreachable(): boolean {
+    return this.status === 0 || this.status >= 500;
+  }
+}
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * Sends one request and parses the JSON answer; throws ApiError for network failures and non-2xx answers.
+ * Example: `await requestJson<JobSummary>(fetch, 'POST', '/api/jobs', body)`.
+ */
+export async function requestJson<T>(
+  fetchFn: FetchLike,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetchFn(path, {
+      method,
+      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new ApiError(0, 'NETWORK', `could not reach the coordinator (${errorText(error)})`);
+  }
+  const text = await response.text().catch(() => '');
+  if (!response.ok) throw errorFromResponse(response.status, text);
+  try {
+    return (text ? JSON.parse(text) : undefined) as T;
+  } catch {
+    throw new ApiError(response.status, 'INVALID_RESPONSE', `the coordinator sent an unreadable answer (HTTP ${response.status})`);
+  }
+}
+
+function errorFromResponse(status: number, text: string): ApiError {
+  try {
+    const body = JSON.parse(text) as Partial<ErrorBody>;
+    if (body.error && typeof body.error.message === 'string') return new ApiError(status, body.error.code ?? 'UNKNOWN', body.error.message);
+  } catch {
+    // Not our JSON error shape (a proxy page, for instance): fall through to a generic message.
+  }
+  return new ApiError(status, 'HTTP_' + status, `the coordinator answered HTTP ${status}`);
+}
+
+/** A readable message for anything thrown. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+const jobPath = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
+
+/** The job API used by the submit, jobs and job pages. */
+export const jobsApi = {
+  submit: (body: JobSubmission) => requestJson<JobSummary>(fetch, 'POST', '/api/jobs', body),
+  list: () => requestJson<JobSummary[]>(fetch, 'GET', '/api/jobs'),
+  get: (id: string) => requestJson<JobSummary>(fetch, 'GET', jobPath(id)),
+  source: (id: string) => requestJson<JobSource>(fetch, 'GET', `${jobPath(id)}/source`),
+  cancel: (id: string) => requestJson<JobSummary>(fetch, 'DELETE', jobPath(id)),
+  /** Up to `limit` finished results with index >= `offset`, in index order. */
+  results: (id: string, offset: number, limit: number) =>
+    requestJson<ChunkResult[]>(fetch, 'GET', `${jobPath(id)}/results?format=json&offset=${offset}&limit=${limit}`),
+  resultsUrl: (id: string, format?: 'json' | 'csv') => `${jobPath(id)}/results${format ? `?format=${format}` : ''}`,
+  eventsUrl: (id: string) => `${jobPath(id)}/events`,
+  pageUrl: (id: string) => `/jobs/${encodeURIComponent(id)}`,
+};

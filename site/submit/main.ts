@@ -1,0 +1,141 @@
+// The submit page (`/submit`): a script, its chunk inputs and limits become POST /api/jobs, then the job's page opens.
+import { examples } from '../../examples/catalog.js';
+import { describeIssues, JobSubmission } from '../../protocol/index.js';
+import { errorText, jobsApi } from '../shared/api.js';
+import { byId, h, setText } from '../shared/dom.js';
+import { plural } from '../shared/format.js';
+import { enableCodeEditing } from './editor.js';
+import { formatInputs, parseInputs, type ParsedInputs } from './inputs.js';
+
+const form = byId<HTMLFormElement>('submit-form');
+const exampleSelect = byId<HTMLSelectElement>('example-select');
+const nameInput = byId<HTMLInputElement>('name-input');
+const descriptionInput = byId<HTMLInputElement>('description-input');
+const sourceInput = byId<HTMLTextAreaElement>('source-input');
+const inputsInput = byId<HTMLTextAreaElement>('inputs-input');
+const inputsCount = byId('inputs-count');
+const timeoutInput = byId<HTMLInputElement>('timeout-input');
+const entryInput = byId<HTMLInputElement>('entry-input');
+const submitButton = byId<HTMLButtonElement>('submit-button');
+const submitError = byId('submit-error');
+
+enableCodeEditing(sourceInput);
+
+// --- Examples ------------------------------------------------------------------------------------------------------
+
+if (examples.length > 0) {
+  byId('example-field').hidden = false;
+  exampleSelect.append(...examples.map((example) => h('option', { value: example.slug }, example.name)));
+}
+
+exampleSelect.addEventListener('change', () => {
+  const example = examples.find((e) => e.slug === exampleSelect.value);
+  setText(byId('example-description'), example?.description ?? '');
+  if (!example) return;
+  nameInput.value = example.job.name ?? example.name;
+  descriptionInput.value = example.job.description ?? example.description;
+  sourceInput.value = example.source;
+  inputsInput.value = formatInputs(example.job.inputs);
+  timeoutInput.value = String((example.job.timeoutMs ?? 60_000) / 1000);
+  entryInput.value = example.job.entry ?? '';
+  updateInputsCount();
+  hideError();
+});
+
+// `/submit?example=prime-counting` opens with that example filled in.
+const requested = new URLSearchParams(location.search).get('example');
+if (requested && examples.some((e) => e.slug === requested)) {
+  exampleSelect.value = requested;
+  exampleSelect.dispatchEvent(new Event('change'));
+}
+
+// --- Live chunk count ----------------------------------------------------------------------------------------------
+
+let parsed: ParsedInputs = parseInputs('');
+let countTimer: ReturnType<typeof setTimeout> | undefined;
+
+function updateInputsCount(): void {
+  clearTimeout(countTimer);
+  parsed = parseInputs(inputsInput.value);
+  if (inputsInput.value.trim() === '') {
+    setText(inputsCount, '');
+    inputsCount.dataset.state = 'empty';
+    inputsInput.removeAttribute('aria-invalid');
+  } else if (parsed.ok) {
+    setText(inputsCount, plural(parsed.inputs.length, 'chunk'));
+    inputsCount.dataset.state = 'ok';
+    inputsInput.removeAttribute('aria-invalid');
+  } else {
+    setText(inputsCount, parsed.error);
+    inputsCount.dataset.state = 'error';
+    inputsInput.setAttribute('aria-invalid', 'true');
+  }
+}
+
+// Large pasted inputs are parsed once typing pauses, not on every keystroke.
+inputsInput.addEventListener('input', () => {
+  clearTimeout(countTimer);
+  countTimer = setTimeout(updateInputsCount, inputsInput.value.length > 100_000 ? 300 : 60);
+});
+
+// --- Submit ----------------------------------------------------------------------------------------------------------
+
+function showError(message: string): void {
+  setText(submitError, message);
+  submitError.hidden = false;
+}
+
+function hideError(): void {
+  submitError.hidden = true;
+  setText(submitError, '');
+}
+
+/** Builds the submission from the form, or says what to fix. */
+function buildSubmission(): { ok: true; body: JobSubmission } | { ok: false; error: string } {
+  updateInputsCount();
+  if (sourceInput.value.trim() === '') return { ok: false, error: 'Paste a Python script.' };
+  if (!parsed.ok) return { ok: false, error: `Inputs: ${parsed.error}` };
+  const seconds = Number(timeoutInput.value);
+  if (timeoutInput.value.trim() !== '' && (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 86_400)) {
+    return { ok: false, error: 'The timeout must be between 0.1 and 86,400 seconds (24 hours).' };
+  }
+  const name = nameInput.value.trim();
+  const description = descriptionInput.value.trim();
+  const entry = entryInput.value.trim();
+  const candidate = {
+    runtime: 'python' as const,
+    source: sourceInput.value,
+    inputs: parsed.inputs,
+    ...(name ? { name } : {}),
+    ...(description ? { description } : {}),
+    ...(entry ? { entry } : {}),
+    ...(timeoutInput.value.trim() !== '' ? { timeoutMs: Math.round(seconds * 1000) } : {}),
+  };
+  // The coordinator validates with the same schema; checking here gives the same message without a round trip.
+  const checked = JobSubmission.safeParse(candidate);
+  if (!checked.success) return { ok: false, error: describeIssues(checked.error) };
+  return { ok: true, body: checked.data };
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  hideError();
+  const submission = buildSubmission();
+  if (!submission.ok) {
+    showError(submission.error);
+    return;
+  }
+  submitButton.disabled = true;
+  const label = submitButton.textContent;
+  submitButton.textContent = 'Submitting…';
+  try {
+    const job = await jobsApi.submit(submission.body);
+    location.assign(jobsApi.pageUrl(job.id));
+  } catch (error) {
+    showError(errorText(error));
+    submitButton.disabled = false;
+    submitButton.textContent = label;
+  }
+});
+
+updateInputsCount();

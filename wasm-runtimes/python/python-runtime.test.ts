@@ -1,0 +1,244 @@
+// Behaviour of the Python runtime as a contributor tab uses it: real Pyodide in a worker thread, driven through
+// RuntimeThread — the same worker and host code as the browser, over Node's worker_threads.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { JobSpec } from '../../protocol/index.js';
+import type { ChunkRun } from '../runtime.js';
+import { spawnNodePythonWorker } from './node.js';
+import { argvFor } from './python-runtime.js';
+import { RuntimeThread } from './thread.js';
+
+let jobCounter = 0;
+function job(source: string, extra: Partial<JobSpec> = {}): JobSpec {
+  jobCounter += 1;
+  return { id: `job-${jobCounter}`, name: `test job ${jobCounter}`, runtime: 'python', source, timeoutMs: 10_000, ...extra };
+}
+
+function failure(run: ChunkRun) {
+  if (run.ok) throw new Error(`expected a failure, got output ${JSON.stringify(run.output)}`);
+  return run;
+}
+
+const thread = new RuntimeThread(spawnNodePythonWorker);
+beforeAll(() => thread.start({}));
+afterAll(() => thread.dispose());
+
+describe('function mode', () => {
+  test('a top-level main(x) is called with each chunk input and its return value is the output', async () => {
+    const spec = job('def main(x):\n    print("squaring", x)\n    return {"x": x, "square": x * x}\n');
+    const run = await thread.run(spec, 7);
+    expect(run).toMatchObject({ ok: true, output: { x: 7, square: 49 }, stdout: 'squaring 7\n' });
+  });
+
+  test('job.entry names the function to call', async () => {
+    const spec = job('def double(x):\n    return x * 2\n\ndef main():\n    raise SystemExit("not me")\n', { entry: 'double' });
+    expect(await thread.run(spec, [1, 2])).toMatchObject({ ok: true, output: [1, 2, 1, 2] });
+  });
+
+  test('the top level runs once per job, with fresh globals for each job', async () => {
+    const source = [
+      'calls = 0',
+      'print("loading")',
+      'def main(x):',
+      '    global calls',
+      '    calls += 1',
+      '    return calls',
+    ].join('\n');
+    const first = job(source);
+    const outputs = [];
+    for (let i = 0; i < 3; i++) outputs.push(await thread.run(first, i));
+    expect(outputs.map((r) => r.ok && r.output)).toEqual([1, 2, 3]);
+    expect(outputs[0].stdout).toBe('loading\n');
+    expect(outputs[1].stdout).toBe('');
+    expect(await thread.run(job(source), 0)).toMatchObject({ ok: true, output: 1 });
+  });
+
+  test('an `if __name__ == "__main__":` block does not run', async () => {
+    const spec = job('def main(x):\n    return x\n\nif __name__ == "__main__":\n    raise RuntimeError("guard fired")\n');
+    expect(await thread.run(spec, 'hi')).toMatchObject({ ok: true, output: 'hi' });
+  });
+
+  test('dataclasses and classes defined in the script work as return values via dicts', async () => {
+    const spec = job(
+      'from __future__ import annotations\nfrom dataclasses import dataclass, asdict\n\n@dataclass\nclass P:\n    x: int\n    y: list[int]\n\ndef main(v):\n    return asdict(P(v, [v]))\n',
+    );
+    expect(await thread.run(spec, 3)).toMatchObject({ ok: true, output: { x: 3, y: [3] } });
+  });
+
+  test('an entry that does not exist is a clear exception', async () => {
+    const run = failure(await thread.run(job('def main(x):\n    return x\n', { entry: 'solve' }), 1));
+    expect(run.failure).toBe('exception');
+    expect(run.error).toBe("NameError: entry function 'solve' is not defined in main.py");
+  });
+
+  test('a return value JSON cannot hold fails with failure "output" naming the type', async () => {
+    const run = failure(await thread.run(job('def main(x):\n    return {"seen": {1, 2}}\n'), 1));
+    expect(run).toMatchObject({ failure: 'output', error: 'return value of main() is not JSON-serialisable: set' });
+    const nan = failure(await thread.run(job('def main(x):\n    return float("nan")\n'), 1));
+    expect(nan.failure).toBe('output');
+  });
+});
+
+describe('script mode', () => {
+  test('an array input becomes sys.argv and the raw input is the global INPUT; stdout is the output', async () => {
+    const spec = job('import sys\nprint(sys.argv)\nprint(repr(INPUT))\nprint(__name__)\n');
+    const run = await thread.run(spec, ['--n', 3, 2.5, true, 'x y']);
+    expect(run).toMatchObject({
+      ok: true,
+      output: "['main.py', '--n', '3', '2.5', 'true', 'x y']\n['--n', 3, 2.5, True, 'x y']\n__main__\n",
+    });
+    expect(argvFor({ n: 1 })).toEqual([]);
+  });
+
+  test('each chunk starts from fresh globals', async () => {
+    const spec = job('try:\n    seen += 1\nexcept NameError:\n    seen = 1\nprint(seen)\n');
+    expect(await thread.run(spec, null)).toMatchObject({ ok: true, output: '1\n' });
+    expect(await thread.run(spec, null)).toMatchObject({ ok: true, output: '1\n' });
+  });
+
+  describe('an unmodified argparse program', async () => {
+    const source = await readFile(new URL('./fixtures/primes_cli.py', import.meta.url), 'utf8');
+    const spec = job(source);
+
+    async function native(args: string[]) {
+      const dir = await mkdtemp(join(tmpdir(), 'idle-sense-py-'));
+      await writeFile(join(dir, 'main.py'), source);
+      const env = { ...process.env, COLUMNS: '' };
+      return promisify(execFile)('/usr/bin/env', ['python3', 'main.py', ...args], { cwd: dir, env });
+    }
+
+    test('prints what native python3 prints for the same arguments', async () => {
+      const args = ['60', '--list', '--sep', ';'];
+      const expected = await native(args);
+      const run = await thread.run(spec, args);
+      expect(run).toMatchObject({ ok: true, output: expected.stdout, stderr: expected.stderr });
+    });
+
+    test('--help exits 0 with the usage as output', async () => {
+      const run = await thread.run(spec, ['--help']);
+      expect(run.ok && String(run.output)).toMatch(/^usage: main\.py \[-h\] \[--list\] \[--sep SEP\] n\n/);
+    });
+
+    test('a usage error exits with status 2 and the usage message', async () => {
+      const run = failure(await thread.run(spec, ['--', '-5']));
+      expect(run.failure).toBe('exception');
+      expect(run.error).toMatch(/^exited with status 2\nusage: main\.py .*\nmain\.py: error: n must be non-negative$/s);
+    });
+  });
+
+  test('sys.exit: 0, None and no argument succeed; a number or message fails with the status', async () => {
+    for (const arg of ['0', 'None', '']) {
+      expect(await thread.run(job(`import sys\nprint("before")\nsys.exit(${arg})\nprint("after")`), null)).toMatchObject({ ok: true, output: 'before\n' });
+    }
+    expect(failure(await thread.run(job('import sys\nsys.exit(3)'), null)).error).toBe('exited with status 3');
+    expect(failure(await thread.run(job('import sys\nsys.exit("no input given")'), null))).toMatchObject({
+      failure: 'exception',
+      error: 'exited with status 1\nno input given',
+    });
+  });
+
+  test('reading stdin gets end-of-file instead of hanging', async () => {
+    const run = await thread.run(job('import sys\nprint(repr(sys.stdin.read()))\ntry:\n    input("? ")\nexcept EOFError:\n    print("EOF")\n'), null);
+    expect(run).toMatchObject({ ok: true, output: "''\n? EOF\n" });
+  });
+});
+
+describe('output capture', () => {
+  test('stdout and stderr are captured per chunk and reset between chunks', async () => {
+    const spec = job('import sys, logging\nlogging.basicConfig(format="%(levelname)s %(message)s")\ndef main(x):\n    print("out", x)\n    print("err", x, file=sys.stderr)\n    logging.warning("warn %s", x)\n    return x\n');
+    expect(await thread.run(spec, 1)).toMatchObject({ stdout: 'out 1\n', stderr: 'err 1\nWARNING warn 1\n' });
+    expect(await thread.run(spec, 2)).toMatchObject({ stdout: 'out 2\n', stderr: 'err 2\nWARNING warn 2\n' });
+  });
+
+  test('output beyond the cap is cut with a visible marker saying how much was dropped', async () => {
+    const run = await thread.run(job('def main(n):\n    print("x" * n)\n    return n\n'), 1_500_000);
+    const cap = 1024 * 1024;
+    expect(run.stdout).toBe('x'.repeat(cap) + `\n[... output truncated: ${1_500_001 - cap} more bytes ...]\n`);
+  });
+});
+
+describe('failures', () => {
+  test('an exception gives a traceback starting at the user code, and the runtime carries on', async () => {
+    const spec = job('def helper(d):\n    return d["missing"]\n\ndef main(x):\n    return helper({})\n');
+    const run = failure(await thread.run(spec, 1));
+    expect(run.failure).toBe('exception');
+    expect(run.error).toMatch(/^Traceback \(most recent call last\):\n {2}File "main\.py", line 5, in main\n/);
+    expect(run.error).toContain('File "main.py", line 2, in helper');
+    expect(run.error).toMatch(/KeyError: 'missing'$/);
+    expect(run.error).not.toContain('harness');
+    expect(await thread.run(job('def main(x):\n    return x + 1\n'), 1)).toMatchObject({ ok: true, output: 2 });
+  });
+
+  test('a script that does not compile fails with failure "syntax" and the line number', async () => {
+    const run = failure(await thread.run(job('def main(x):\n    return (x\n'), 1));
+    expect(run.failure).toBe('syntax');
+    expect(run.error).toMatch(/File "main\.py", line 2\n[\s\S]*SyntaxError: '\(' was never closed/);
+    const indent = failure(await thread.run(job('def main(x):\nreturn x\n'), 1));
+    expect(indent).toMatchObject({ failure: 'syntax' });
+    expect(indent.error).toMatch(/line 2[\s\S]*IndentationError/);
+  });
+
+  test('an endless loop is interrupted at the timeout and the next chunk runs on the same thread', async () => {
+    const started = performance.now();
+    const run = await thread.run(job('while True:\n    pass\n', { timeoutMs: 500 }), null);
+    expect(run).toMatchObject({ ok: false, failure: 'timeout', error: 'timed out after 500 ms' });
+    expect(performance.now() - started).toBeLessThan(500 + 500);
+    expect(await thread.run(job('def main(x):\n    return x\n'), 'still alive')).toMatchObject({ ok: true, output: 'still alive' });
+  });
+
+  test('code that ignores the interrupt (a C-level loop) gets its worker replaced', async () => {
+    const started = performance.now();
+    const spec = job('import collections, itertools\ncollections.deque(itertools.count(), maxlen=0)\n', { timeoutMs: 300 });
+    expect(await thread.run(spec, null)).toMatchObject({ ok: false, failure: 'timeout', error: 'timed out after 300 ms' });
+    expect(performance.now() - started).toBeLessThan(300 + 2000 + 1000);
+    expect(await thread.run(job('def main(x):\n    return x\n'), 'fresh worker')).toMatchObject({ ok: true, output: 'fresh worker' });
+  });
+
+  test('a worker that dies mid-chunk is reported as a crash and replaced', async () => {
+    const run = failure(await thread.run(job('import js\njs.process.exit(7)\n'), null));
+    expect(run.failure).toBe('crash');
+    expect(run.error).toContain('exit code 7');
+    expect(await thread.run(job('def main(x):\n    return x\n'), 'after crash')).toMatchObject({ ok: true, output: 'after crash' });
+  });
+
+  test('interrupt() stops the running chunk at once', async () => {
+    const pending = thread.run(job('while True:\n    pass\n', { timeoutMs: 60_000 }), null);
+    setTimeout(() => thread.interrupt('job cancelled'), 200);
+    const started = performance.now();
+    expect(await pending).toMatchObject({ ok: false, failure: 'timeout', error: 'job cancelled' });
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(await thread.run(job('def main(x):\n    return x\n'), 'next')).toMatchObject({ ok: true, output: 'next' });
+  });
+
+  test('runaway recursion is a RecursionError, not a dead worker', async () => {
+    const deep = failure(await thread.run(job('def f(n):\n    return f(n + 1)\n\nf(0)\n'), null));
+    expect(deep.failure).toBe('exception');
+    expect(deep.error).toMatch(/RecursionError: maximum recursion depth exceeded$/);
+    expect(await thread.run(job('def main(x):\n    return x\n'), 'ok')).toMatchObject({ ok: true, output: 'ok' });
+  });
+
+  test('reports the wasm memory in use', async () => {
+    expect(await thread.memoryBytes()).toBeGreaterThan(1024 * 1024);
+  });
+});
+
+describe('without shared memory', () => {
+  const noSab = new RuntimeThread(spawnNodePythonWorker, { interruptBuffer: false });
+  beforeAll(() => noSab.start({}));
+  afterAll(() => noSab.dispose());
+
+  test('a timeout terminates the worker and the next chunk runs on a fresh one', async () => {
+    const started = performance.now();
+    expect(await noSab.run(job('while True:\n    pass\n', { timeoutMs: 400 }), null)).toMatchObject({
+      ok: false,
+      failure: 'timeout',
+      error: 'timed out after 400 ms',
+    });
+    expect(performance.now() - started).toBeLessThan(400 + 500);
+    expect(await noSab.run(job('def main(x):\n    return x * 3\n'), 3)).toMatchObject({ ok: true, output: 9 });
+  });
+});

@@ -1,0 +1,243 @@
+// RuntimeThread: the host side of one runtime worker. It owns the worker's life (spawn, restart, terminate), runs
+// chunks one at a time and enforces the job's timeout: first a SIGINT through the shared interrupt buffer, then,
+// if the worker does not answer, termination and a fresh worker. Transport-agnostic: `spawn` supplies the worker.
+import * as Comlink from 'comlink';
+import type { JobSpec } from '../../protocol/index.js';
+import type { ChunkRun, ChunkRuntime, RuntimeOptions } from '../runtime.js';
+import { canShareMemory } from './environment.js';
+
+/** A started worker, as a spawn factory hands it over (see spawnNodePythonWorker, spawnBrowserPythonWorker). */
+export interface SpawnedWorker {
+  endpoint: Comlink.Endpoint;
+  terminate(): void;
+  /** Settles when the worker dies on its own (with a reason); lets a dead worker be reported as a crash at once. */
+  exited?: Promise<string>;
+}
+
+export interface RuntimeThreadOptions {
+  /** How long an interrupted chunk may take to stop before its worker is terminated (default 2000 ms). */
+  graceMs?: number;
+  /** Interrupt through a SharedArrayBuffer (default: when the environment can share memory with workers). */
+  interruptBuffer?: boolean;
+}
+
+/** Python's SIGINT number, written into the interrupt buffer to raise KeyboardInterrupt. */
+const SIGINT = 2;
+
+interface Live {
+  handle: SpawnedWorker;
+  remote: Comlink.Remote<ChunkRuntime>;
+  dead: boolean;
+  /** Set while a chunk runs: told when the worker dies on its own. One slot, so long sessions keep no listeners. */
+  onExit?: (reason: string) => void;
+}
+
+type Failure = Extract<ChunkRun, { ok: false }>;
+/** Stops the chunk in progress; `failure` is what its run resolves with. */
+type Stop = (failure: Pick<Failure, 'failure' | 'error'>, resolveNow: boolean) => void;
+
+/**
+ * @example
+ * const thread = new RuntimeThread(spawnNodePythonWorker);
+ * await thread.start({});
+ * const run = await thread.run(job, 21); // { ok: true, output: 42, ... } or { ok: false, failure: 'timeout', ... }
+ * thread.dispose();
+ */
+export class RuntimeThread {
+  private options?: RuntimeOptions;
+  private interruptBuffer?: Int32Array;
+  private worker?: Promise<Live>;
+  private tail: Promise<void> = Promise.resolve();
+  private stopCurrent?: Stop;
+  private disposed = false;
+
+  constructor(
+    private readonly spawn: () => SpawnedWorker,
+    private readonly threadOptions: RuntimeThreadOptions = {},
+  ) {}
+
+  /** Spawns the worker and loads the runtime; resolves when the first chunk can run. */
+  async start(options: RuntimeOptions = {}): Promise<void> {
+    this.options = options;
+    if (this.threadOptions.interruptBuffer ?? canShareMemory()) {
+      this.interruptBuffer = new Int32Array(new SharedArrayBuffer(4));
+    }
+    await this.ensureWorker();
+  }
+
+  /**
+   * Runs one chunk; chunks queue behind each other. Resolves with the chunk's ChunkRun (user errors, timeouts and
+   * crashes included). Rejects only when no runtime can be started, or after dispose().
+   */
+  async run(job: JobSpec, input: unknown): Promise<ChunkRun> {
+    const release = await this.lock();
+    try {
+      const live = await this.ensureWorker();
+      return await this.attempt(live, job, input, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** Stops the chunk in progress now (for example its job was cancelled); its run resolves with a failure. */
+  interrupt(message = 'interrupted by the host'): void {
+    this.stopCurrent?.({ failure: 'timeout', error: message }, true);
+  }
+
+  /** Bytes of WebAssembly memory the runtime uses (0 while none is started). */
+  async memoryBytes(): Promise<number> {
+    const live = await this.worker?.catch(() => undefined);
+    return live && !live.dead ? live.remote.memoryBytes() : 0;
+  }
+
+  /** Replaces the worker with a fresh one (after the current chunk), for example when memory grew too large. */
+  async recycle(): Promise<void> {
+    const release = await this.lock();
+    try {
+      if (this.worker) this.kill(await this.worker.catch(() => undefined));
+      await this.ensureWorker();
+    } finally {
+      release();
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.stopCurrent?.({ failure: 'crash', error: 'the runtime thread was disposed' }, true);
+    const worker = this.worker;
+    this.worker = undefined;
+    worker?.then((live) => this.kill(live), () => undefined);
+  }
+
+  private attempt(live: Live, job: JobSpec, input: unknown, release: () => void): Promise<ChunkRun> {
+    const started = performance.now();
+    const buffer = this.interruptBuffer;
+    if (buffer) Atomics.store(buffer, 0, 0); // a late interrupt meant for the previous chunk must not hit this one
+    return new Promise<ChunkRun>((resolve) => {
+      let resolved = false;
+      let over = false; // the worker answered, or was replaced: later events about this attempt are stale
+      let stopped: Pick<Failure, 'failure' | 'error'> | undefined;
+      let graceTimer: ReturnType<typeof setTimeout> | undefined;
+      const failed = (f: Pick<Failure, 'failure' | 'error'>): ChunkRun => ({
+        ok: false, ...f, stdout: '', stderr: '', durationMs: performance.now() - started,
+      });
+      const settle = (run: ChunkRun) => {
+        if (!resolved) {
+          resolved = true;
+          resolve(run);
+        }
+      };
+      // The worker is free again (answered, or replaced): the next chunk may go.
+      const done = () => {
+        over = true;
+        live.onExit = undefined;
+        clearTimeout(timeoutTimer);
+        clearTimeout(graceTimer);
+        if (this.stopCurrent === stop) this.stopCurrent = undefined;
+        release();
+      };
+      const replace = (failure: Pick<Failure, 'failure' | 'error'>) => {
+        this.kill(live);
+        if (!this.disposed) this.worker = this.boot(); // restart now, so the next chunk does not wait for it
+        this.worker?.catch(() => undefined); // a failed restart is reported by the next run
+        settle(failed(failure));
+        done();
+      };
+      const stop: Stop = (failure, resolveNow) => {
+        if (stopped) return;
+        stopped = failure;
+        if (resolveNow) settle(failed(failure));
+        if (buffer && !live.dead && !this.disposed) {
+          Atomics.store(buffer, 0, SIGINT);
+          graceTimer = setTimeout(() => replace(failure), this.threadOptions.graceMs ?? 2000);
+        } else {
+          replace(failure);
+        }
+      };
+      this.stopCurrent = stop;
+      const timeoutTimer = setTimeout(
+        () => stop({ failure: 'timeout', error: `timed out after ${job.timeoutMs} ms` }, false),
+        job.timeoutMs,
+      );
+      live.remote.run(job, input).then(
+        (run) => {
+          if (over) return;
+          if (stopped && !run.ok && run.failure === 'timeout') run = { ...run, ...stopped };
+          if (!run.ok && run.failure === 'crash') {
+            // The runtime says it can no longer be trusted: report, then start afresh.
+            replace({ failure: 'crash', error: run.error });
+            return;
+          }
+          settle(run);
+          done();
+        },
+        (err: unknown) => {
+          if (!over) replace({ failure: 'crash', error: `the runtime worker failed: ${describe(err)}` });
+        },
+      );
+      live.onExit = (reason) => {
+        if (!over) replace({ failure: 'crash', error: `the runtime worker died: ${reason}` });
+      };
+    });
+  }
+
+  /** A promise lock: resolves with the release function once every earlier holder has released. */
+  private async lock(): Promise<() => void> {
+    if (this.disposed) throw new Error('RuntimeThread is disposed');
+    const previous = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((r) => (release = r));
+    await previous;
+    if (this.disposed) {
+      release();
+      throw new Error('RuntimeThread is disposed');
+    }
+    return release;
+  }
+
+  private async ensureWorker(): Promise<Live> {
+    if (this.disposed) throw new Error('RuntimeThread is disposed');
+    if (!this.options) throw new Error('RuntimeThread.start() was not called');
+    this.worker ??= this.boot();
+    const worker = this.worker;
+    try {
+      const live = await worker;
+      if (!live.dead) return live;
+    } catch (err) {
+      if (this.worker === worker) this.worker = undefined;
+      throw err;
+    }
+    if (this.worker === worker) this.worker = undefined;
+    return this.ensureWorker();
+  }
+
+  /** Staged start of one worker: spawn → load the runtime → hand it the interrupt buffer. */
+  private async boot(): Promise<Live> {
+    const handle = this.spawn();
+    const live: Live = { handle, remote: Comlink.wrap<ChunkRuntime>(handle.endpoint), dead: false };
+    handle.exited?.then((reason) => {
+      live.dead = true;
+      live.onExit?.(reason);
+    });
+    try {
+      const died = handle.exited?.then((reason) => Promise.reject(new Error(`the runtime worker died while starting: ${reason}`)));
+      await Promise.race([live.remote.initialize(this.options ?? {}), ...(died ? [died] : [])]);
+      if (this.interruptBuffer) await live.remote.setInterruptBuffer(this.interruptBuffer.buffer as SharedArrayBuffer);
+    } catch (err) {
+      this.kill(live);
+      throw err;
+    }
+    return live;
+  }
+
+  private kill(live: Live | undefined): void {
+    if (!live || live.dead) return;
+    live.dead = true;
+    live.handle.terminate();
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
