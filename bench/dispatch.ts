@@ -23,6 +23,7 @@ import type {
   ResultReport,
 } from '../protocol/index.js';
 import { createApp } from '../coordinator/src/app.js';
+import { newJobFrom } from '../coordinator/src/domain/policy.js';
 import { MemoryStore } from '../coordinator/src/store/memory.js';
 import { SqliteStore } from '../coordinator/src/store/sqlite.js';
 import type { Store } from '../coordinator/src/store/store.js';
@@ -307,7 +308,7 @@ async function openCoordinator(kind: StoreKind, transport: TransportKind, cpuPro
 /** The Store API called directly: what dispatch costs with no HTTP, routing, validation or JSON at all. */
 function storeCoordinator(store: Store): Omit<Coordinator, 'cpuSeconds' | 'close'> {
   return {
-    submit: async (inputs) => (await store.createJob({ runtime: 'python', source: SOURCE, inputs, timeoutMs: 60_000, maxAttempts: 3 }, Date.now())).id,
+    submit: async (inputs) => (await store.createJob(newJobFrom({ runtime: 'python', source: SOURCE, inputs }), Date.now())).id,
     register: async () => {
       const { contributorId } = await store.registerContributor({ agent: 'bench' }, Date.now());
       return {

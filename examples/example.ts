@@ -3,7 +3,10 @@
 import type { ChunkResult, JobSubmission } from '../protocol/index.js';
 
 /** What `examples/<slug>/job.json` holds: a full job submission except the script, which lives in main.py. */
-export type ExampleJob = Omit<JobSubmission, 'source'>;
+/** Omit over each member of a union (plain Omit would merge the members). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export type ExampleJob = DistributiveOmit<JobSubmission, 'source'>;
 
 /** One example as the site lists it: enough to prefill the submit form or post the job directly. */
 export interface Example {

@@ -111,7 +111,8 @@ export async function runNatively(example: Pick<Example, 'source' | 'job'>, opti
   const folder = await mkdtemp(join(tmpdir(), 'idle-sense-example-'));
   try {
     await writeFile(join(folder, 'main.py'), example.source);
-    const probe = await runProcess(python, ['-c', HARNESS, 'main.py', example.job.entry ?? ''], {
+    const entry = ('entry' in example.job ? example.job.entry : undefined) ?? '';
+    const probe = await runProcess(python, ['-c', HARNESS, 'main.py', entry], {
       cwd: folder,
       stdin: JSON.stringify(example.job.inputs),
       timeoutMs: timeoutMs * example.job.inputs.length,

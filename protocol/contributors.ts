@@ -1,7 +1,7 @@
 // Wire shapes of the contributor protocol (`/api/contributors/...`), documented in docs/protocol.md.
 // A contributor registers once, then loops: lease a batch of chunks, heartbeat while they run, report results.
 import { z } from 'zod';
-import { Runtime } from './jobs.js';
+import { Runtime, type RuntimeFields } from './jobs.js';
 import type { ErrorInfo } from './errors.js';
 
 /** `POST /api/contributors` body. */
@@ -26,15 +26,12 @@ export const LeaseRequest = z.strictObject({
 export type LeaseRequest = z.infer<typeof LeaseRequest>;
 
 /** What a worker needs to run chunks of one job; sent once per lease response per job. */
-export interface JobSpec {
+export type JobSpec = {
   id: string;
   name: string;
   description?: string;
-  runtime: Runtime;
-  source: string;
-  entry?: string;
   timeoutMs: number;
-}
+} & RuntimeFields;
 
 /** One leased chunk. `leaseToken` is the secret that must accompany the result. */
 export interface Lease {
@@ -89,6 +86,19 @@ export const ResultReport = z.strictObject({
   error: z.string().max(MAX_TEXT).optional(),
   failure: FailureKind.optional(),
   durationMs: z.number().min(0).optional(),
+  /** Files the chunk wrote under /work/out/, uploaded first with `PUT /api/blobs/sha256:<hex>`. */
+  attachments: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1).max(1024),
+        sha256: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 lowercase hex>'),
+        size: z.number().int().min(0),
+      }),
+    )
+    .max(1000)
+    .optional(),
+  /** Facts about how the result was computed, e.g. {"executionProvider": "webgpu", "adapter": "..."}. */
+  runtimeInfo: z.record(z.string().max(100), z.string().max(1000)).optional(),
 });
 export type ResultReport = z.infer<typeof ResultReport>;
 

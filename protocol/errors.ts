@@ -13,6 +13,9 @@ export const ErrorCode = {
   LeaseTokenInvalid: 'LEASE_TOKEN_INVALID',
   LeaseExpired: 'LEASE_EXPIRED',
   JobCancelled: 'JOB_CANCELLED',
+  BlobNotFound: 'BLOB_NOT_FOUND',
+  BlobHashMismatch: 'BLOB_HASH_MISMATCH',
+  AttachmentMissing: 'ATTACHMENT_MISSING',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -30,6 +33,9 @@ export const errorStatus: Record<ErrorCode, number> = {
   LEASE_TOKEN_INVALID: 403,
   LEASE_EXPIRED: 410,
   JOB_CANCELLED: 410,
+  BLOB_NOT_FOUND: 404,
+  BLOB_HASH_MISMATCH: 400,
+  ATTACHMENT_MISSING: 400,
   INTERNAL: 500,
 };
 
@@ -45,6 +51,9 @@ const baseMessage: Record<ErrorCode, string> = {
   LEASE_TOKEN_INVALID: 'the lease token does not match',
   LEASE_EXPIRED: 'the lease has expired; the chunk was given back to the queue',
   JOB_CANCELLED: 'the job was cancelled',
+  BLOB_NOT_FOUND: 'no blob with this name',
+  BLOB_HASH_MISMATCH: 'the body does not hash to the blob name',
+  ATTACHMENT_MISSING: 'an attachment was not uploaded first (PUT /api/blobs/<sha256>)',
   INTERNAL: 'internal error',
 };
 

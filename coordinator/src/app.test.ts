@@ -59,6 +59,12 @@ describe('POST /api/jobs', () => {
     [{ runtime: 'python', source: 'x', inputs: [1], timeoutMs: 1.5 }, 'timeoutMs'],
     [{ runtime: 'python', source: 'x', inputs: [1], entry: 'not valid' }, 'entry: must be a Python identifier'],
     [{ runtime: 'python', source: 'x', inputs: [1], colour: 'red' }, 'unknown field "colour"'],
+    [{ runtime: 'python', source: 'x', inputs: [1], replicas: 2, quorum: 3 }, 'quorum: must not exceed replicas (2)'],
+    [{ runtime: 'python', source: 'x', inputs: [1], quorum: 0 }, 'quorum'],
+    [{ runtime: 'python', source: 'x', inputs: [1], replicas: 3, maxResults: 2 }, 'maxResults: must be at least replicas (3)'],
+    [{ runtime: 'python', source: 'x', inputs: [1], adaptive: true }, 'adaptive: needs replicas of at least 2'],
+    [{ runtime: 'python', source: 'x', inputs: [1], validation: { kind: 'tolerance' } }, 'validation: tolerance needs abs or rel'],
+    [{ runtime: 'python', source: 'x', inputs: [1], validation: { kind: 'fuzzy' } }, 'validation.kind'],
   ])('rejects %j with a 400 naming the field', async (body, field) => {
     const { call } = setup();
     const res = await call('POST', '/api/jobs', body);
@@ -126,7 +132,7 @@ describe('contributor protocol over HTTP', () => {
     const c = await register();
     const batch = await c.lease(8);
     expect(batch.leases).toHaveLength(3);
-    expect(batch.jobs[job.id].source).toContain('def main');
+    expect(batch.jobs[job.id]).toMatchObject({ runtime: 'python', source: expect.stringContaining('def main') });
     const reports = batch.leases.reverse().map((l) => ({
       leaseId: l.leaseId,
       leaseToken: l.leaseToken,
@@ -201,6 +207,38 @@ describe('contributor protocol over HTTP', () => {
     await c.report([{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'error', failure: 'syntax', error: message }]);
     const failed = (await call('GET', `/api/jobs/${job.id}`)).json;
     expect(failed).toMatchObject({ status: 'failed', error: message, failed: 1, queued: 2 });
+  });
+});
+
+describe('verification over HTTP', () => {
+  it('shows verified results, agreeing counts and a chunk detail view', async () => {
+    const { submit, register, call } = setup();
+    const job = (await submit({ inputs: [3], replicas: 2, validation: { kind: 'tolerance', rel: 1e-9 } })).json;
+    expect(job.verification).toMatchObject({ replicas: 2, quorum: 2, validation: { kind: 'tolerance', rel: 1e-9 } });
+    for (const output of [6, 6.000000000001]) {
+      const c = await register();
+      const [lease] = (await c.lease(1)).leases;
+      await c.report([{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'ok', output, runtimeInfo: { executionProvider: 'wasm' } }]);
+    }
+    const summary = (await call('GET', `/api/jobs/${job.id}`)).json;
+    expect(summary).toMatchObject({ status: 'completed', verified: 1, valid: 2, invalid: 0, inconclusive: 0, resultsIssued: 2 });
+    const [line] = (await call('GET', `/api/jobs/${job.id}/results?format=json`)).json;
+    expect(line).toMatchObject({ index: 0, output: 6, verified: true, agreeing: 2, attempts: 2 });
+    const detail = (await call('GET', `/api/jobs/${job.id}/chunks/0`)).json;
+    expect(detail.results).toHaveLength(2);
+    expect(detail.results[1]).toMatchObject({ validation: 'valid', runtimeInfo: { executionProvider: 'wasm' } });
+    expect((await call('GET', `/api/jobs/${job.id}/chunks/1`)).status).toBe(404);
+  });
+
+  it('rejects a result whose attachment was never uploaded', async () => {
+    const { submit, register } = setup();
+    await submit({ inputs: [1] });
+    const c = await register();
+    const [lease] = (await c.lease(1)).leases;
+    const attachment = { name: 'plot.png', sha256: `sha256:${'a'.repeat(64)}`, size: 10 };
+    const res = await c.report([{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'ok', output: 1, attachments: [attachment] }]);
+    expect(res.json.results[0]).toMatchObject({ outcome: 'rejected', error: { code: 'ATTACHMENT_MISSING' } });
+    expect(res.json.results[0].error.message).toContain('plot.png');
   });
 });
 

@@ -1,12 +1,17 @@
 // createApp builds the whole coordinator as a Hono app from its parts. Only main.ts binds a port; tests call
 // `app.request()` directly.
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ErrorCode, errorMessage } from '../../protocol/index.js';
+import { BlobStore } from './blobs/blob-store.js';
 import { systemClock, type Clock } from './clock.js';
 import { defaultConfig, type CoordinatorConfig } from './config.js';
 import { JobNotices } from './events.js';
+import { limitBodySize } from './http/body.js';
 import { errorBody, handleError } from './http/errors.js';
+import { blobRoutes } from './routes/blobs.js';
 import { contributorRoutes } from './routes/contributors.js';
 import { jobRoutes } from './routes/jobs.js';
 import { siteRoutes } from './routes/site.js';
@@ -17,14 +22,26 @@ export interface AppDeps {
   clock: Clock;
   config: CoordinatorConfig;
   notices: JobNotices;
+  blobs: BlobStore;
 }
 
-export function createApp(options: { store: Store; clock?: Clock; config?: Partial<CoordinatorConfig>; notices?: JobNotices }) {
+export interface AppOptions {
+  store: Store;
+  clock?: Clock;
+  config?: Partial<CoordinatorConfig>;
+  notices?: JobNotices;
+  /** Where blobs live; by default a fresh temporary directory. */
+  blobs?: BlobStore;
+}
+
+export function createApp(options: AppOptions) {
+  const config = defaultConfig(options.config);
   const deps: AppDeps = {
     store: options.store,
     clock: options.clock ?? systemClock,
-    config: defaultConfig(options.config),
+    config,
     notices: options.notices ?? new JobNotices(),
+    blobs: options.blobs ?? new BlobStore(mkdtempSync(join(tmpdir(), 'idle-sense-blobs-')), config.maxBlobBytes),
   };
   const app = new Hono();
   app.onError(handleError);
@@ -38,20 +55,9 @@ export function createApp(options: { store: Store; clock?: Clock; config?: Parti
     c.header('X-Content-Type-Options', 'nosniff');
   });
 
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: deps.config.maxBodyBytes,
-      onError: (c) =>
-        c.json(
-          errorBody(
-            ErrorCode.PayloadTooLarge,
-            errorMessage(ErrorCode.PayloadTooLarge, `the limit is ${formatBytes(deps.config.maxBodyBytes)} (coordinator flag --max-body-mb)`),
-          ),
-          413,
-        ),
-    }),
-  );
+  const jsonBodyLimit = limitBodySize(deps.config.maxBodyBytes);
+  app.use('/api/jobs/*', jsonBodyLimit);
+  app.use('/api/contributors/*', jsonBodyLimit);
 
   app.get('/healthz', async (c) => {
     await deps.store.listJobs({ limit: 1 });
@@ -59,11 +65,8 @@ export function createApp(options: { store: Store; clock?: Clock; config?: Parti
   });
   app.route('/api/jobs', jobRoutes(deps));
   app.route('/api/contributors', contributorRoutes(deps));
+  app.route('/api/blobs', blobRoutes(deps));
   app.all('/api/*', (c) => c.json(errorBody(ErrorCode.NotFound, errorMessage(ErrorCode.NotFound, `${c.req.method} ${c.req.path}`)), 404));
   app.route('/', siteRoutes(deps));
   return { app, deps };
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${+(bytes / 1024 / 1024).toFixed(1)} MiB` : `${bytes} bytes`;
 }

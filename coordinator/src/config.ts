@@ -12,6 +12,8 @@ export interface CoordinatorConfig {
   dataDir: string;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** Largest accepted blob (model, attachment), in bytes. */
+  maxBlobBytes: number;
   leaseGraceMs: number;
   retryCooldownMs: number;
   reaperIntervalMs: number;
@@ -30,6 +32,7 @@ export function defaultConfig(overrides: Partial<CoordinatorConfig> = {}): Coord
     store: 'sqlite',
     dataDir: resolve('data'),
     maxBodyBytes: 64 * 1024 * 1024,
+    maxBlobBytes: 1024 * 1024 * 1024,
     leaseGraceMs: 30_000,
     retryCooldownMs: 30_000,
     reaperIntervalMs: 1_000,
@@ -49,6 +52,7 @@ export const USAGE = `Usage: idle-sense coordinator [options]
   --store KIND        sqlite (default) or memory (throwaway, lost on exit)
   --data-dir DIR      where the SQLite database lives (env DATA_DIR, default ./data)
   --max-body-mb N     largest request body in MiB (env MAX_BODY_MB, default 64)
+  --max-blob-mb N     largest blob (model, attachment) in MiB (env MAX_BLOB_MB, default 1024)
   --lease-grace-s N   seconds added to a chunk's timeout before its lease expires (default 30)
   --quiet             do not log each job and contributor event
   --help              show this help
@@ -64,6 +68,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       store: { type: 'string' },
       'data-dir': { type: 'string' },
       'max-body-mb': { type: 'string' },
+      'max-blob-mb': { type: 'string' },
       'lease-grace-s': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -86,6 +91,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       store,
       dataDir: resolve(values['data-dir'] ?? env.DATA_DIR ?? 'data'),
       maxBodyBytes: number('--max-body-mb', values['max-body-mb'] ?? env.MAX_BODY_MB, 64) * 1024 * 1024,
+      maxBlobBytes: number('--max-blob-mb', values['max-blob-mb'] ?? env.MAX_BLOB_MB, 1024) * 1024 * 1024,
       leaseGraceMs: number('--lease-grace-s', values['lease-grace-s'] ?? env.LEASE_GRACE_S, 30) * 1000,
       log: quiet ? () => {} : (line) => console.log(`[${new Date().toISOString()}] ${line}`),
     }),

@@ -1,7 +1,10 @@
 // Entry point: read settings, open the store, start the lease reaper, bind the port. Everything else is createApp.
 import { serve } from '@hono/node-server';
 import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createApp } from './app.js';
+import { BlobStore } from './blobs/blob-store.js';
 import { systemClock } from './clock.js';
 import { USAGE, configFromArgs } from './config.js';
 import { LeaseReaper } from './reaper.js';
@@ -24,7 +27,9 @@ if (config.help) {
 const policy = { leaseGraceMs: config.leaseGraceMs, retryCooldownMs: config.retryCooldownMs };
 const dbFile = join(config.dataDir, 'idle-sense.db');
 const store: Store = config.store === 'memory' ? new MemoryStore(policy) : new SqliteStore({ file: dbFile, policy });
-const { app, deps } = createApp({ store, clock: systemClock, config });
+const blobDir = config.store === 'memory' ? mkdtempSync(join(tmpdir(), 'idle-sense-blobs-')) : join(config.dataDir, 'blobs');
+const blobs = new BlobStore(blobDir, config.maxBlobBytes);
+const { app, deps } = createApp({ store, clock: systemClock, config, blobs });
 const reaper = new LeaseReaper(store, systemClock, deps.notices).start(config.reaperIntervalMs);
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {

@@ -117,8 +117,8 @@ async function main(): Promise<void> {
     if (!details.open || sourceBox.dataset.loaded) return;
     sourceBox.dataset.loaded = 'yes';
     try {
-      const { source } = await jobsApi.source(id);
-      setText(sourceBox, source);
+      const job = await jobsApi.source(id);
+      setText(sourceBox, 'source' in job ? job.source : JSON.stringify(job, null, 2));
     } catch (error) {
       delete sourceBox.dataset.loaded;
       setText(sourceBox, `Could not load the script: ${errorText(error)}`);

@@ -37,7 +37,7 @@ exampleSelect.addEventListener('change', () => {
   sourceInput.value = example.source;
   inputsInput.value = formatInputs(example.job.inputs);
   timeoutInput.value = String((example.job.timeoutMs ?? 60_000) / 1000);
-  entryInput.value = example.job.entry ?? '';
+  entryInput.value = ('entry' in example.job ? example.job.entry : undefined) ?? '';
   updateInputsCount();
   hideError();
 });

@@ -1,9 +1,26 @@
-// Job-level rules: which public status a job shows, and how chunk transitions move its counters.
-import type { ChunkCounts, JobStatus } from '../../../protocol/index.js';
-import type { ChunkState } from './chunk.js';
+// Job-level rules: which public status a job shows, how its counters follow its chunks and replicas, and when it
+// is settled.
+import type { ChunkCounts, JobStatus, ResultCounts } from '../../../protocol/index.js';
+import type { Chunk, Replica } from './chunk.js';
 
 /** What a store keeps as a job's own state; the public status is derived from it and the counts. */
 export type StoredJobState = 'active' | 'completed' | 'failed' | 'cancelled';
+
+export type JobCounters = ChunkCounts & ResultCounts & { /** Sum of the chunks' `wanted`. */ wanted: number };
+
+export const emptyCounters = (total: number, wanted: number): JobCounters => ({
+  total,
+  queued: total,
+  running: 0,
+  completed: 0,
+  failed: 0,
+  verified: 0,
+  resultsIssued: 0,
+  valid: 0,
+  invalid: 0,
+  inconclusive: 0,
+  wanted,
+});
 
 export function publicStatus(state: StoredJobState, counts: ChunkCounts): JobStatus {
   if (state !== 'active') return state;
@@ -11,21 +28,34 @@ export function publicStatus(state: StoredJobState, counts: ChunkCounts): JobSta
   return started === 0 ? 'queued' : 'running';
 }
 
-const counter = { queued: 'queued', leased: 'running', ok: 'completed', error: 'failed' } as const satisfies Record<
-  ChunkState,
-  keyof ChunkCounts
->;
-
-/** Moves one chunk between counters (in place) when its state changes. */
-export function moveCount(counts: ChunkCounts, from: ChunkState, to: ChunkState): void {
-  if (from === to) return;
-  counts[counter[from]] -= 1;
-  counts[counter[to]] += 1;
+/** The progress counter a chunk counts under. */
+export function chunkCounter(chunk: Pick<Chunk, 'state' | 'running'>): keyof ChunkCounts {
+  if (chunk.state === 'ok') return 'completed';
+  if (chunk.state === 'error') return 'failed';
+  return chunk.running > 0 ? 'running' : 'queued';
 }
+
+/** Moves a job's counters (in place) from one version of a chunk and its replicas to the next. */
+export function moveCounters(
+  counters: JobCounters,
+  before: { chunk: Chunk; replicas: readonly Replica[] },
+  after: { chunk: Chunk; replicas: readonly Replica[] },
+): void {
+  counters[chunkCounter(before.chunk)] -= 1;
+  counters[chunkCounter(after.chunk)] += 1;
+  counters.wanted += after.chunk.wanted - before.chunk.wanted;
+  counters.verified += Number(after.chunk.verified) - Number(before.chunk.verified);
+  counters.resultsIssued += after.chunk.issued - before.chunk.issued;
+  for (const verdict of ['valid', 'invalid', 'inconclusive'] as const) {
+    counters[verdict] += count(after.replicas, verdict) - count(before.replicas, verdict);
+  }
+}
+
+const count = (replicas: readonly Replica[], verdict: Replica['verdict']) => replicas.filter((r) => r.verdict === verdict).length;
 
 /**
  * The state an active job reaches once every chunk has finished: `completed` when at least one chunk succeeded,
- * `failed` when every chunk errored. Returns undefined while chunks are still outstanding.
+ * `failed` when every chunk errored. Undefined while chunks are outstanding.
  */
 export function settledState(counts: ChunkCounts): StoredJobState | undefined {
   if (counts.completed + counts.failed < counts.total) return undefined;

@@ -1,12 +1,34 @@
-// Reads and validates a JSON request body against a protocol schema; failures become 400s naming the field.
-import type { Context } from 'hono';
+// Request bodies at the HTTP edge: a size limit checked from Content-Length (so the fast request path of
+// @hono/node-server is kept), and JSON parsing against a protocol schema with 400s that name the field.
+import type { Context, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
 import { ErrorCode, describeIssues } from '../../../protocol/index.js';
 import { ApiError } from './errors.js';
 
+const LIMIT = 'bodyLimit';
+
+export function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${+(bytes / 1024 / 1024).toFixed(1)} MiB` : `${bytes} bytes`;
+}
+
+const tooLarge = (max: number) =>
+  new ApiError(ErrorCode.PayloadTooLarge, `the limit is ${formatBytes(max)} (coordinator flag --max-body-mb)`);
+
+/** Rejects bodies over `max` bytes with 413. Bodies without Content-Length are measured when read (readJson). */
+export function limitBodySize(max: number): MiddlewareHandler {
+  return async function bodySizeLimit(c, next) {
+    const length = c.req.header('content-length');
+    if (length !== undefined && Number(length) > max) throw tooLarge(max);
+    c.set(LIMIT as never, max as never);
+    await next();
+  };
+}
+
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  let body: unknown;
   const text = await c.req.text();
+  const max = c.get(LIMIT as never) as number | undefined;
+  if (max !== undefined && Buffer.byteLength(text) > max) throw tooLarge(max);
+  let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (err) {

@@ -8,13 +8,17 @@ import {
   LeaseRequest,
   RegisterRequest,
   ReportRequest,
+  errorMessage,
+  type Attachment,
   type LeaseResponse,
+  type ReportOutcome,
 } from '../../../protocol/index.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import { readJson } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
 import type { AppDeps } from '../app.js';
 
-export function contributorRoutes({ store, clock, notices, config }: AppDeps): Hono {
+export function contributorRoutes({ store, clock, notices, config, blobs }: AppDeps): Hono {
   const app = new Hono();
 
   app.post('/', async (c) => {
@@ -28,7 +32,7 @@ export function contributorRoutes({ store, clock, notices, config }: AppDeps): H
     const header = c.req.header('Authorization') ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
     if (!token) throw new ApiError(ErrorCode.Unauthorized, 'send Authorization: Bearer <token> from registration');
-    if (!(await store.authenticateContributor(c.req.param('id') ?? '', token, clock.now()))) {
+    if (!(await store.authenticateContributor(c.req.param('id') ?? '', token))) {
       throw new ApiError(ErrorCode.Unauthorized, 'unknown contributor or wrong token; register again');
     }
     await next();
@@ -50,10 +54,28 @@ export function contributorRoutes({ store, clock, notices, config }: AppDeps): H
 
   app.post('/:id/results', authenticated, async (c) => {
     const body = await readJson(c, ReportRequest);
-    const results = await store.reportResults(c.req.param('id'), body.results, clock.now());
+    // A result may name attachments only once their bytes are stored; otherwise it is rejected, not half-kept.
+    const missing = await Promise.all(body.results.map((report) => missingAttachment(blobs, report.attachments)));
+    const accepted = body.results.filter((_, i) => !missing[i]);
+    const stored = accepted.length ? await store.reportResults(c.req.param('id'), accepted, clock.now()) : [];
+    const results = body.results.map((report, i): ReportOutcome => {
+      const name = missing[i];
+      if (!name) return stored.shift()!;
+      return { leaseId: report.leaseId, outcome: 'rejected', error: { code: ErrorCode.AttachmentMissing, message: errorMessage(ErrorCode.AttachmentMissing, name) } };
+    });
     if (results.some((r) => r.outcome === 'accepted')) notices.changed('*');
     return c.json({ results });
   });
 
   return app;
+}
+
+/** The first attachment whose blob is absent or of another size, described; undefined when all are stored. */
+async function missingAttachment(blobs: BlobStore, attachments: Attachment[] | undefined): Promise<string | undefined> {
+  for (const attachment of attachments ?? []) {
+    const info = await blobs.stat(attachment.sha256);
+    if (!info) return `${attachment.name} (${attachment.sha256})`;
+    if (info.size !== attachment.size) return `${attachment.name}: stored blob has ${info.size} bytes, not ${attachment.size}`;
+  }
+  return undefined;
 }

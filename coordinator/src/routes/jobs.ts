@@ -2,21 +2,21 @@
 import { Hono, type Context } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
 import {
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_TIMEOUT_MS,
   ErrorCode,
   JobSubmission,
   type ChunkResult,
   type JobSummary,
 } from '../../../protocol/index.js';
+import { newJobFrom } from '../domain/policy.js';
 import { readJson } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
+import { assertOnnxJobFitsModel } from '../onnx/check.js';
 import type { AppDeps } from '../app.js';
 
 const PAGE = 1000;
 const FINAL: ReadonlySet<JobSummary['status']> = new Set(['completed', 'failed', 'cancelled']);
 
-export function jobRoutes({ store, clock, notices, config }: AppDeps): Hono {
+export function jobRoutes({ store, clock, notices, config, blobs }: AppDeps): Hono {
   const app = new Hono();
 
   const mustGetJob = async (id: string): Promise<JobSummary> => {
@@ -27,15 +27,11 @@ export function jobRoutes({ store, clock, notices, config }: AppDeps): Hono {
 
   app.post('/', async (c) => {
     const body = await readJson(c, JobSubmission);
-    const job = await store.createJob(
-      {
-        ...body,
-        timeoutMs: body.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        maxAttempts: body.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      },
-      clock.now(),
-    );
-    config.log(`job ${job.id} "${job.name}" submitted: ${job.total} chunks, runtime ${body.runtime}`);
+    if (body.runtime === 'onnx') await assertOnnxJobFitsModel(body, blobs);
+    const job = await store.createJob(newJobFrom(body), clock.now());
+    const { replicas, quorum, adaptive } = job.verification;
+    const verification = replicas > 1 || quorum > 1 || adaptive ? `, ${replicas} replicas, quorum ${quorum}${adaptive ? ', adaptive' : ''}` : '';
+    config.log(`job ${job.id} "${job.name}" submitted: ${job.total} chunks, runtime ${body.runtime}${verification}`);
     notices.changed(job.id);
     return c.json(job, 201);
   });
@@ -51,6 +47,15 @@ export function jobRoutes({ store, clock, notices, config }: AppDeps): Hono {
     const source = await store.getJobSource(c.req.param('id'));
     if (!source) throw new ApiError(ErrorCode.JobNotFound, c.req.param('id'));
     return c.json(source);
+  });
+
+  app.get('/:id/chunks/:index', async (c) => {
+    const job = await mustGetJob(c.req.param('id'));
+    const index = Number(c.req.param('index'));
+    if (!Number.isInteger(index) || index < 0 || index >= job.total) {
+      throw new ApiError(ErrorCode.NotFound, `chunk ${c.req.param('index')}: job ${job.id} has chunks 0 to ${job.total - 1}`);
+    }
+    return c.json(await store.getChunk(job.id, index));
   });
 
   app.delete('/:id', async (c) => {

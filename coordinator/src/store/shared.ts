@@ -1,27 +1,42 @@
-// Rules every Store implementation applies the same way: ids and secrets, how a lease batch is shared between
-// jobs, how a reported result is checked against its lease, and how a job row becomes a JobSummary.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+// Small rules every Store implementation applies the same way: ids and secrets, how a lease batch is shared between
+// jobs, how a reported result is checked against its lease, and how records become wire shapes.
+import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
 import {
   ErrorCode,
   errorMessage,
-  type ChunkCounts,
+  type ChunkResult,
   type ErrorInfo,
   type JobSpec,
   type JobSummary,
-  type LeaseState,
+  type ResultDetail,
   type Runtime,
+  type RuntimeFields,
+  type VerificationPolicy,
 } from '../../../protocol/index.js';
-import { publicStatus, type StoredJobState } from '../domain/job.js';
-import type { ChunkPolicy } from '../domain/chunk.js';
-import type { SchedulingPolicy } from './store.js';
+import type { Chunk, Replica } from '../domain/chunk.js';
+import { publicStatus, type JobCounters, type StoredJobState } from '../domain/job.js';
 
-export function newId(prefix: string, bytes = 9): string {
-  return prefix + randomBytes(bytes).toString('base64url');
+// Ids and secrets come from one pooled buffer: one randomFillSync per 4 KiB instead of one syscall per value.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+function randomSlice(bytes: number): Buffer {
+  if (poolOffset + bytes > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  poolOffset += bytes;
+  return pool.subarray(poolOffset - bytes, poolOffset);
 }
-export const newSecret = (): string => randomBytes(24).toString('base64url');
+
+export const newId = (prefix: string, bytes = 9): string => prefix + randomSlice(bytes).toString('base64url');
+export const newSecret = (): string => randomSlice(24).toString('base64url');
 
 /** Contributor tokens are kept only as hashes. */
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
+
+/** The contributor id shown on job pages: stable, but not the id itself. */
+export const anonymise = (contributorId: string): string =>
+  'c-' + createHash('sha256').update(`idle-sense:${contributorId}`).digest('hex').slice(0, 10);
 
 export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -29,39 +44,32 @@ export function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** The stored state of one issued lease. */
-export type StoredLeaseState = 'active' | 'reported' | 'expired' | 'cancelled';
-
-/** What a heartbeat tells the contributor about a lease it still runs. */
-export function heartbeatState(state: StoredLeaseState): LeaseState {
-  return state === 'reported' ? 'finished' : state;
-}
-
 export interface LeaseCheckInput {
-  lease?: { token: string; state: StoredLeaseState; contributorId: string; deadline: number };
+  replica?: Pick<Replica, 'state' | 'contributorId' | 'deadline'> & { token: string };
   contributorId: string;
   token: string;
   now: number;
 }
 
 /**
- * Decides what happens to a reported result before the chunk sees it: `apply`, `duplicate`, `expire` (the deadline
+ * Decides what happens to a reported result before its chunk sees it: `apply`, `duplicate`, `expire` (the deadline
  * passed but no sweep ran yet: expire the lease, then reject), or a rejection.
  */
-export function checkLease({ lease, contributorId, token, now }: LeaseCheckInput):
+export function checkLease({ replica, contributorId, token, now }: LeaseCheckInput):
   | { action: 'apply' | 'duplicate' | 'expire' }
   | { action: 'reject'; error: ErrorInfo } {
-  if (!lease || lease.contributorId !== contributorId) return reject(ErrorCode.LeaseNotFound);
-  if (!sameSecret(lease.token, token)) return reject(ErrorCode.LeaseTokenInvalid);
-  switch (lease.state) {
-    case 'reported':
+  if (!replica || replica.contributorId !== contributorId) return reject(ErrorCode.LeaseNotFound);
+  if (!sameSecret(replica.token, token)) return reject(ErrorCode.LeaseTokenInvalid);
+  switch (replica.state) {
+    case 'ok':
+    case 'error':
       return { action: 'duplicate' };
     case 'expired':
       return reject(ErrorCode.LeaseExpired);
     case 'cancelled':
       return reject(ErrorCode.JobCancelled);
-    case 'active':
-      return lease.deadline < now ? { action: 'expire' } : { action: 'apply' };
+    case 'running':
+      return replica.deadline < now ? { action: 'expire' } : { action: 'apply' };
   }
 }
 
@@ -70,14 +78,14 @@ export function reject(code: ErrorCode, detail?: string): { action: 'reject'; er
 }
 
 /**
- * Shares `max` lease slots between jobs in round-robin order (`jobs` sorted least recently served first).
+ * Shares `max` lease slots between jobs in round-robin order (`available` listed least recently served job first).
  * Each job gets an equal share; what a job cannot use passes to the jobs after it.
- * Example: max 5, jobs with 1, 10, 10 queued → [1, 2, 2].
+ * Example: max 5, jobs with 1, 10, 10 available → [1, 2, 2].
  */
 export function shareSlots(max: number, available: number[]): number[] {
   const shares = available.map(() => 0);
   let left = max;
-  let open = available.map((_, i) => i);
+  let open = available.map((_, i) => i).filter((i) => available[i] > 0);
   while (left > 0 && open.length > 0) {
     const each = Math.max(1, Math.floor(left / open.length));
     for (const i of open) {
@@ -91,57 +99,94 @@ export function shareSlots(max: number, available: number[]): number[] {
   return shares;
 }
 
-export interface JobRow extends ChunkCounts {
+/** A job as stores keep it. */
+export interface JobRecord extends JobCounters {
   id: string;
   name: string;
   description?: string;
   runtime: Runtime;
-  source: string;
-  entry?: string;
+  /** The runtime-specific part of the submission (source, entry, packages, model, …), handed to workers as is. */
+  fields: RuntimeFields;
   timeoutMs: number;
   maxAttempts: number;
+  policy: VerificationPolicy;
   state: StoredJobState;
   error?: string;
   createdAt: number;
   finishedAt?: number;
+  /** Orders jobs for round-robin leasing. */
+  lastServed: number;
+  /** Numbers the job's chunks in the order they finished. */
+  finishSeq: number;
 }
 
-export function toSummary(job: JobRow): JobSummary {
-  const counts: ChunkCounts = {
+export function toSummary(job: JobRecord): JobSummary {
+  const summary: JobSummary = {
+    id: job.id,
+    name: job.name,
+    runtime: job.runtime,
+    status: publicStatus(job.state, job),
     total: job.total,
     completed: job.completed,
     failed: job.failed,
     running: job.running,
     queued: job.queued,
-  };
-  const summary: JobSummary = {
-    id: job.id,
-    name: job.name,
-    runtime: job.runtime,
-    status: publicStatus(job.state, counts),
-    ...counts,
+    verified: job.verified,
+    resultsIssued: job.resultsIssued,
+    valid: job.valid,
+    invalid: job.invalid,
+    inconclusive: job.inconclusive,
     timeoutMs: job.timeoutMs,
     maxAttempts: job.maxAttempts,
+    verification: job.policy,
     createdAt: new Date(job.createdAt).toISOString(),
   };
   if (job.description) summary.description = job.description;
-  if (job.entry) summary.entry = job.entry;
+  if ('entry' in job.fields && job.fields.entry) summary.entry = job.fields.entry;
   if (job.finishedAt !== undefined) summary.finishedAt = new Date(job.finishedAt).toISOString();
   if (job.error) summary.error = job.error;
   return summary;
 }
 
-export function toJobSpec(job: JobRow): JobSpec {
-  const spec: JobSpec = { id: job.id, name: job.name, runtime: job.runtime, source: job.source, timeoutMs: job.timeoutMs };
+export function toJobSpec(job: JobRecord): JobSpec {
+  const spec = { id: job.id, name: job.name, timeoutMs: job.timeoutMs, ...job.fields } as JobSpec;
   if (job.description) spec.description = job.description;
-  if (job.entry) spec.entry = job.entry;
   return spec;
+}
+
+/** A finished chunk as the results API shows it. */
+export function toChunkResult(chunk: Chunk): ChunkResult {
+  const result: ChunkResult = { index: chunk.index, status: chunk.state === 'ok' ? 'ok' : 'error' };
+  if (chunk.state === 'ok') result.output = chunk.output;
+  if (chunk.stdout) result.stdout = chunk.stdout;
+  if (chunk.stderr) result.stderr = chunk.stderr;
+  if (chunk.error !== undefined) result.error = chunk.error;
+  if (chunk.attachments?.length) result.attachments = chunk.attachments;
+  result.attempts = chunk.issued;
+  result.verified = chunk.verified;
+  result.agreeing = chunk.agreeing;
+  if (chunk.durationMs !== undefined) result.durationMs = chunk.durationMs;
+  if (chunk.finishedAt !== undefined) result.finishedAt = new Date(chunk.finishedAt).toISOString();
+  return result;
+}
+
+export function toResultDetail(replica: Replica): ResultDetail {
+  const detail: ResultDetail = {
+    leaseId: replica.leaseId,
+    contributor: anonymise(replica.contributorId),
+    attempt: replica.attempt,
+    state: replica.state,
+    validation: replica.verdict,
+    issuedAt: new Date(replica.issuedAt).toISOString(),
+  };
+  if (replica.state === 'ok') detail.output = replica.output;
+  for (const key of ['stdout', 'stderr', 'error', 'attachments', 'runtimeInfo', 'durationMs'] as const) {
+    if (replica[key] !== undefined) (detail as unknown as Record<string, unknown>)[key] = replica[key];
+  }
+  if (replica.reportedAt !== undefined) detail.reportedAt = new Date(replica.reportedAt).toISOString();
+  return detail;
 }
 
 export function defaultJobName(now: number): string {
   return `job ${new Date(now).toISOString().replace('T', ' ').slice(0, 19)}`;
-}
-
-export function policyOf(job: Pick<JobRow, 'timeoutMs' | 'maxAttempts'>, policy: SchedulingPolicy): ChunkPolicy {
-  return { timeoutMs: job.timeoutMs, maxAttempts: job.maxAttempts, retryCooldownMs: policy.retryCooldownMs };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runStoreContract } from './store.case.test.js';
+import { newJobFrom } from '../domain/policy.js';
 import { SqliteStore } from './sqlite.js';
 import { defaultSchedulingPolicy } from './store.js';
 
@@ -17,7 +18,7 @@ describe('SqliteStore durability', () => {
     const file = join(dir, 'reopen.db');
     const first = new SqliteStore({ file });
     const job = await first.createJob(
-      { runtime: 'python', source: 'def main(x): return x', inputs: [1, 2, 3], timeoutMs: 5_000, maxAttempts: 3 },
+      newJobFrom({ runtime: 'python', source: 'def main(x): return x', inputs: [1, 2, 3], timeoutMs: 5_000 }),
       1_000,
     );
     const { contributorId, token } = await first.registerContributor({}, 1_000);

@@ -1,7 +1,8 @@
 // The Store contract: one suite every implementation must pass (memory, SQLite, and later Redis).
 // Each implementation's test file calls runStoreContract with a factory; a skipped case must carry its reason.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ResultReport } from '../../../protocol/index.js';
+import type { JobSubmission, ResultReport } from '../../../protocol/index.js';
+import { newJobFrom } from '../domain/policy.js';
 import type { NewJob, SchedulingPolicy, Store } from './store.js';
 
 export interface StoreContractOptions {
@@ -14,8 +15,10 @@ export interface StoreContractOptions {
 const policy: SchedulingPolicy = { leaseGraceMs: 1_000, retryCooldownMs: 5_000 };
 const T0 = Date.UTC(2026, 0, 1);
 
-function job(inputs: unknown[], extra: Partial<NewJob> = {}): NewJob {
-  return { runtime: 'python', source: 'def main(x):\n    return x', inputs, timeoutMs: 10_000, maxAttempts: 3, ...extra };
+type Extra = Partial<Omit<Extract<JobSubmission, { runtime: 'python' }>, 'runtime' | 'inputs'>>;
+
+function job(inputs: unknown[], extra: Extra = {}): NewJob {
+  return newJobFrom({ runtime: 'python', source: 'def main(x):\n    return x', inputs, timeoutMs: 10_000, maxAttempts: 3, ...extra });
 }
 
 const ok = (lease: { leaseId: string; leaseToken: string }, output: unknown): ResultReport => ({
@@ -43,7 +46,7 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       expect(created).toMatchObject({ name: 'three', status: 'queued', total: 3, queued: 3, running: 0, completed: 0, failed: 0 });
       expect(await store.getJob(created.id)).toEqual(created);
       expect(await store.getJob('nope')).toBeUndefined();
-      expect((await store.getJobSource(created.id))?.source).toContain('def main');
+      expect(await store.getJobSource(created.id)).toMatchObject({ runtime: 'python', source: expect.stringContaining('def main') });
     });
 
     test('jobs are listed newest first', async () => {
@@ -57,9 +60,9 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       await open();
       const a = await store.registerContributor({ agent: 'test' }, T0);
       const b = await store.registerContributor({}, T0);
-      expect(await store.authenticateContributor(a.contributorId, a.token, T0)).toBe(true);
-      expect(await store.authenticateContributor(a.contributorId, b.token, T0)).toBe(false);
-      expect(await store.authenticateContributor('c-unknown', a.token, T0)).toBe(false);
+      expect(await store.authenticateContributor(a.contributorId, a.token)).toBe(true);
+      expect(await store.authenticateContributor(a.contributorId, b.token)).toBe(false);
+      expect(await store.authenticateContributor('c-unknown', a.token)).toBe(false);
     });
 
     test('leasing hands out chunks in index order with inputs, secrets and a deadline', async () => {
@@ -308,6 +311,105 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       const rest = await store.finishedSince(j.id, first.cursor, 10);
       expect(rest.results.map((r) => r.output)).toEqual([40]);
       expect((await store.finishedSince(j.id, rest.cursor, 10)).results).toEqual([]);
+    });
+
+    test('replicas of one chunk go to distinct contributors and verify when they agree', async () => {
+      await open();
+      const j = await store.createJob(job([10, 20], { replicas: 2 }), T0);
+      const a = await contributor();
+      const b = await contributor();
+      const first = (await store.leaseChunks(a, { max: 10, runtimes: py }, T0)).leases;
+      expect(first.map((l) => l.chunkIndex)).toEqual([0, 1]);
+      expect((await store.leaseChunks(a, { max: 10, runtimes: py }, T0)).leases).toEqual([]);
+      const second = (await store.leaseChunks(b, { max: 10, runtimes: py }, T0)).leases;
+      expect(second.map((l) => [l.chunkIndex, l.attempt])).toEqual([
+        [0, 2],
+        [1, 2],
+      ]);
+      await store.reportResults(a, first.map((l) => ok(l, (l.input as number) * 2)), T0 + 1);
+      expect(await store.getJob(j.id)).toMatchObject({ status: 'running', completed: 0, running: 2 });
+      await store.reportResults(b, second.map((l) => ok(l, (l.input as number) * 2)), T0 + 2);
+      const done = await store.getJob(j.id);
+      expect(done).toMatchObject({ status: 'completed', completed: 2, verified: 2, resultsIssued: 4, valid: 4, invalid: 0 });
+      expect(done?.verification).toMatchObject({ replicas: 2, quorum: 2, maxResults: 5, maxErrors: 3 });
+      const results = await store.listResults(j.id, { offset: 0, limit: 5 });
+      expect(results.map((r) => [r.output, r.verified, r.agreeing])).toEqual([
+        [20, true, 2],
+        [40, true, 2],
+      ]);
+    });
+
+    test('a disagreement issues another replica; the chunk detail shows every result and who sent it', async () => {
+      await open();
+      const j = await store.createJob(job([1], { replicas: 2 }), T0);
+      const [a, b, c] = [await contributor(), await contributor(), await contributor()];
+      const [la] = (await store.leaseChunks(a, { max: 1, runtimes: py }, T0)).leases;
+      const [lb] = (await store.leaseChunks(b, { max: 1, runtimes: py }, T0)).leases;
+      await store.reportResults(a, [ok(la, 'right')], T0 + 1);
+      await store.reportResults(b, [ok(lb, 'wrong')], T0 + 2);
+      expect(await store.getJob(j.id)).toMatchObject({ inconclusive: 2, completed: 0, queued: 1 });
+      const [lc] = (await store.leaseChunks(c, { max: 1, runtimes: py }, T0 + 3)).leases;
+      expect(lc.attempt).toBe(3);
+      await store.reportResults(c, [ok(lc, 'right')], T0 + 4);
+      expect(await store.getJob(j.id)).toMatchObject({ completed: 1, verified: 1, valid: 2, invalid: 1, inconclusive: 0, resultsIssued: 3 });
+      const detail = await store.getChunk(j.id, 0);
+      expect(detail).toMatchObject({ index: 0, input: 1, state: 'ok', result: { output: 'right', verified: true, agreeing: 2 } });
+      expect(detail!.results.map((r) => [r.attempt, r.output, r.validation])).toEqual([
+        [1, 'right', 'valid'],
+        [2, 'wrong', 'invalid'],
+        [3, 'right', 'valid'],
+      ]);
+      const anonymous = detail!.results.map((r) => r.contributor);
+      expect(new Set(anonymous).size).toBe(3);
+      expect(anonymous).not.toContain(a);
+      expect(await store.getChunk(j.id, 5)).toBeUndefined();
+    });
+
+    test('with adaptive replication a contributor earns trust and then computes chunks alone', async () => {
+      await open();
+      const n = 40;
+      const j = await store.createJob(job(Array.from({ length: n }, (_, i) => i), { replicas: 2, adaptive: true }), T0);
+      const a = await contributor();
+      const b = await contributor();
+      let now = T0;
+      for (let round = 0; round < 200; round++) {
+        const job = await store.getJob(j.id);
+        if (job?.status === 'completed') break;
+        for (const c of [a, b]) {
+          const { leases } = await store.leaseChunks(c, { max: 4, runtimes: py }, now);
+          if (leases.length) await store.reportResults(c, leases.map((l) => ok(l, (l.input as number) + 1)), ++now);
+        }
+      }
+      const done = await store.getJob(j.id);
+      expect(done).toMatchObject({ status: 'completed', completed: n, verified: n, invalid: 0 });
+      // The first chunks need two results each; once both contributors are trusted most chunks need one.
+      expect(done!.resultsIssued).toBeGreaterThan(n);
+      expect(done!.resultsIssued).toBeLessThan(2 * n);
+      const results = await store.listResults(j.id, { offset: 0, limit: n });
+      expect(results.map((r) => r.output)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      expect(results.some((r) => r.agreeing === 1)).toBe(true);
+    });
+
+    test('a contributor caught twice with wrong results is quarantined: its results need a second opinion', async () => {
+      await open();
+      const [bad, h1, h2] = [await contributor(), await contributor(), await contributor()];
+      // Two replicated chunks where `bad` disagrees with two honest contributors.
+      const replicated = await store.createJob(job([1, 2], { replicas: 2 }), T0);
+      for (const c of [bad, h1, h2]) {
+        const { leases } = await store.leaseChunks(c, { max: 2, runtimes: py }, T0);
+        await store.reportResults(c, leases.map((l) => ok(l, c === bad ? 'lie' : 'truth')), T0 + 1);
+      }
+      expect(await store.getJob(replicated.id)).toMatchObject({ completed: 2, invalid: 2 });
+      // An unreplicated job: the quarantined contributor's answer alone does not settle a chunk.
+      const single = await store.createJob(job([7]), T0 + 2);
+      const [mine] = (await store.leaseChunks(bad, { max: 1, runtimes: py }, T0 + 2)).leases;
+      await store.reportResults(bad, [ok(mine, 'lie')], T0 + 3);
+      expect(await store.getJob(single.id)).toMatchObject({ completed: 0, queued: 1 });
+      const [theirs] = (await store.leaseChunks(h1, { max: 1, runtimes: py }, T0 + 4)).leases;
+      expect(theirs.chunkIndex).toBe(0);
+      await store.reportResults(h1, [ok(theirs, 'truth')], T0 + 5);
+      const [result] = await store.listResults(single.id, { offset: 0, limit: 1 });
+      expect(result).toMatchObject({ output: 'truth', agreeing: 1 });
     });
 
     test('JSON values survive the round trip exactly', async () => {

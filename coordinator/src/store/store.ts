@@ -1,11 +1,12 @@
 // The Store: every operation the coordinator needs, each atomic inside the store, no connection or transaction
-// type leaking out. Implementations: memory (tests, --store memory), SQLite (default). Redis fits the same contract.
+// type leaking out. Implementations: memory (tests, --store memory) and SQLite (default); a Redis store fits the
+// same contract. One contract suite (store.case.test.ts) runs against each.
 import type {
+  ChunkDetail,
   ChunkResult,
   HeartbeatResponse,
   JobSource,
   JobSpec,
-  JobSubmission,
   JobSummary,
   Lease,
   LeaseRef,
@@ -13,21 +14,30 @@ import type {
   ReportOutcome,
   ResultReport,
   Runtime,
+  RuntimeFields,
+  VerificationPolicy,
 } from '../../../protocol/index.js';
 
 /** Knobs that shape scheduling; fixed for the life of a store. */
 export interface SchedulingPolicy {
-  /** Added to a job's timeoutMs to form a lease's deadline, and the time a heartbeat buys. */
+  /** Added to a job's timeoutMs to form a lease's deadline, and the least time a heartbeat buys. */
   leaseGraceMs: number;
-  /** See ChunkPolicy.retryCooldownMs. */
+  /** How long a contributor whose replica failed waits before it may be given that chunk again. */
   retryCooldownMs: number;
 }
 
 export const defaultSchedulingPolicy: SchedulingPolicy = { leaseGraceMs: 30_000, retryCooldownMs: 30_000 };
 
-/** A validated submission with defaults applied. */
-export type NewJob = Required<Pick<JobSubmission, 'runtime' | 'source' | 'inputs' | 'timeoutMs' | 'maxAttempts'>> &
-  Pick<JobSubmission, 'name' | 'description' | 'entry'>;
+/** A validated submission with its defaults applied. */
+export interface NewJob {
+  name?: string;
+  description?: string;
+  fields: RuntimeFields;
+  inputs: unknown[];
+  timeoutMs: number;
+  maxAttempts: number;
+  policy: VerificationPolicy;
+}
 
 export interface LeaseBatch {
   leases: Lease[];
@@ -45,21 +55,26 @@ export interface Store {
 
   registerContributor(info: { agent?: string }, now: number): Promise<RegisterResponse>;
   /** True when `token` belongs to `contributorId`. */
-  authenticateContributor(contributorId: string, token: string, now: number): Promise<boolean>;
+  authenticateContributor(contributorId: string, token: string): Promise<boolean>;
 
-  /** Leases up to `max` queued chunks, shared round-robin across active jobs (least recently served job first). */
+  /**
+   * Leases up to `max` replicas of chunks that want one, shared round-robin across active jobs (least recently
+   * served first). A contributor never gets two replicas of one chunk.
+   */
   leaseChunks(contributorId: string, request: { max: number; runtimes: Runtime[] }, now: number): Promise<LeaseBatch>;
   /** Extends the deadline of each still-active lease; tells the state of the others. */
   heartbeat(contributorId: string, leases: LeaseRef[], now: number): Promise<HeartbeatResponse['leases']>;
   /** Records finished attempts. Idempotent per lease; one outcome per report, in order. */
   reportResults(contributorId: string, reports: ResultReport[], now: number): Promise<ReportOutcome[]>;
-  /** Returns every lease whose deadline has passed to the queue (or fails its chunk); returns how many. */
+  /** Expires every lease whose deadline has passed; returns how many. */
   expireLeases(now: number): Promise<number>;
 
   /** Finished chunks with index >= offset, in index order, at most `limit`. */
   listResults(jobId: string, range: { offset: number; limit: number }): Promise<ChunkResult[]>;
   /** Chunks finished after `cursor` (0 = from the start), in finishing order; `cursor` to pass next time. */
   finishedSince(jobId: string, cursor: number, limit: number): Promise<{ results: ChunkResult[]; cursor: number }>;
+  /** One chunk with every replica it was issued. */
+  getChunk(jobId: string, index: number): Promise<ChunkDetail | undefined>;
 
   close(): Promise<void>;
 }

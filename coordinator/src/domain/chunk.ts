@@ -1,0 +1,247 @@
+// The transitioner: a chunk (BOINC's workunit) is recomputed from the states of its replicas (BOINC's results),
+// never patched event by event. `settle(chunk, replicas, context)` is pure: it decides the chunk's state, how many
+// more replicas it wants, the verdict on each replica, and the trust updates that follow. Stores change replicas
+// (issued, reported, expired, cancelled), then call settle and write back what it returns.
+import type { Attachment, FailureKind, ResultReport, VerificationPolicy } from '../../../protocol/index.js';
+import { validator } from './validate.js';
+
+export type ReplicaState = 'running' | 'ok' | 'error' | 'expired' | 'cancelled';
+export type Verdict = 'pending' | 'valid' | 'invalid' | 'inconclusive';
+
+/** One issued attempt at a chunk (a lease and, once reported, its result). */
+export interface Replica {
+  leaseId: string;
+  contributorId: string;
+  /** 1 for the chunk's first replica, then 2, 3, … */
+  attempt: number;
+  state: ReplicaState;
+  verdict: Verdict;
+  /** Issued under adaptive replication to a trusted contributor: its result may stand alone. */
+  standAlone: boolean;
+  issuedAt: number;
+  deadline: number;
+  reportedAt?: number;
+  output?: unknown;
+  stdout?: string;
+  stderr?: string;
+  error?: string;
+  failure?: FailureKind;
+  attachments?: Attachment[];
+  runtimeInfo?: Record<string, string>;
+  durationMs?: number;
+}
+
+/** `open` until a canonical result is chosen (`ok`) or the chunk gives up (`error`). */
+export type ChunkState = 'open' | 'ok' | 'error';
+
+export interface Chunk {
+  index: number;
+  state: ChunkState;
+  /** Replicas to issue now: the chunk is in the queue while this is above 0. */
+  wanted: number;
+  /** Replicas issued (cancelled ones excluded) and those still running; derived from the replicas. */
+  issued: number;
+  running: number;
+  /** The canonical replica, once chosen. */
+  canonical?: string;
+  verified: boolean;
+  agreeing: number;
+  output?: unknown;
+  stdout?: string;
+  stderr?: string;
+  error?: string;
+  attachments?: Attachment[];
+  durationMs?: number;
+  finishedAt?: number;
+  /** A contributor whose replica just failed gets the chunk again only after `retryAt`, so another one tries first. */
+  lastFailedBy?: string;
+  retryAt?: number;
+}
+
+export interface SettleContext {
+  policy: VerificationPolicy;
+  timeoutMs: number;
+  retryCooldownMs: number;
+  now: number;
+  /** False once the job is cancelled or failed: nothing more is issued. */
+  jobActive: boolean;
+  isQuarantined: (contributorId: string) => boolean;
+}
+
+export interface TrustUpdate {
+  contributorId: string;
+  valid: boolean;
+}
+
+export interface Settlement {
+  chunk: Chunk;
+  replicas: Replica[];
+  trust: TrustUpdate[];
+  /** Set when the job must fail as a whole (the script does not compile). */
+  failJob?: string;
+}
+
+export const newChunk = (index: number, policy: VerificationPolicy): Chunk => ({
+  index,
+  state: 'open',
+  wanted: policy.adaptive ? 1 : policy.replicas,
+  issued: 0,
+  running: 0,
+  verified: false,
+  agreeing: 0,
+});
+
+/** A replica with a contributor's report applied. */
+export function withReport<R extends Replica>(replica: R, report: ResultReport, now: number): R {
+  const next: R = { ...replica, state: report.status === 'ok' ? 'ok' : 'error', reportedAt: now };
+  if (report.status === 'ok') next.output = report.output ?? null;
+  else {
+    next.failure = report.failure ?? 'exception';
+    next.error = report.error || `chunk failed (${next.failure})`;
+  }
+  if (report.stdout) next.stdout = report.stdout;
+  if (report.stderr) next.stderr = report.stderr;
+  if (report.attachments?.length) next.attachments = report.attachments;
+  if (report.runtimeInfo && Object.keys(report.runtimeInfo).length) next.runtimeInfo = report.runtimeInfo;
+  if (report.durationMs !== undefined) next.durationMs = report.durationMs;
+  return next;
+}
+
+const isUnreplicated = (p: VerificationPolicy) => p.replicas === 1 && p.quorum === 1 && !p.adaptive;
+const FINAL_FAILURES: ReadonlySet<FailureKind> = new Set(['exception', 'output', 'syntax']);
+
+export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): Settlement {
+  const { policy } = ctx;
+  const out = replicas.map((r) => ({ ...r }));
+  const running = out.filter((r) => r.state === 'running');
+  const successes = out.filter((r) => r.state === 'ok');
+  const failed = out.filter((r) => r.state === 'error' || r.state === 'expired');
+  const next: Chunk = { ...chunk, issued: out.filter((r) => r.state !== 'cancelled').length, running: running.length };
+  const trust: TrustUpdate[] = [];
+  const same = validator(policy.validation);
+
+  if (chunk.state === 'ok') {
+    // Results arriving after verification are compared with the canonical one, for trust bookkeeping only.
+    const canonical = out.find((r) => r.leaseId === chunk.canonical);
+    for (const r of successes) {
+      if (!canonical || r === canonical || (r.verdict !== 'pending' && r.verdict !== 'inconclusive')) continue;
+      const valid = same(r.output, canonical.output);
+      r.verdict = valid ? 'valid' : 'invalid';
+      if (valid) next.agreeing++;
+      trust.push({ contributorId: r.contributorId, valid });
+    }
+    return { chunk: { ...next, wanted: 0 }, replicas: out, trust };
+  }
+  if (chunk.state === 'error' || !ctx.jobActive) return { chunk: { ...next, wanted: 0 }, replicas: out, trust };
+
+  const lastFailure = [...failed].sort((a, b) => (a.reportedAt ?? 0) - (b.reportedAt ?? 0)).pop();
+  if (lastFailure) {
+    next.lastFailedBy = lastFailure.contributorId;
+    next.retryAt = (lastFailure.reportedAt ?? ctx.now) + ctx.retryCooldownMs;
+  }
+  const unreplicated = isUnreplicated(policy);
+
+  // Without replication a script error is the answer: running it again would fail the same way.
+  if (unreplicated && lastFailure && FINAL_FAILURES.has(lastFailure.failure!)) {
+    const done = finishWithError(next, lastFailure.error!, ctx.now, lastFailure);
+    return { chunk: done, replicas: out, trust, failJob: lastFailure.failure === 'syntax' ? lastFailure.error : undefined };
+  }
+
+  // Group the successful results by agreement (each group is compared through its first member).
+  const groups: Replica[][] = [];
+  for (const r of [...successes].sort((a, b) => (a.reportedAt ?? 0) - (b.reportedAt ?? 0))) {
+    const group = groups.find((g) => same(g[0].output, r.output));
+    if (group) group.push(r);
+    else groups.push([r]);
+  }
+  const trusted = (r: Replica) => !ctx.isQuarantined(r.contributorId);
+  for (const group of [...groups].sort((a, b) => b.length - a.length)) {
+    const alone = group.find((r) => r.standAlone && trusted(r));
+    if (!group.some(trusted) || (group.length < policy.quorum && !alone)) continue;
+    const canonical = group.length >= policy.quorum ? group.find(trusted)! : alone!;
+    const compared = successes.length >= 2;
+    for (const r of successes) {
+      const valid = group.includes(r);
+      r.verdict = valid ? 'valid' : 'invalid';
+      if (compared && !unreplicated) trust.push({ contributorId: r.contributorId, valid });
+    }
+    const done: Chunk = {
+      ...next,
+      state: 'ok',
+      wanted: 0,
+      canonical: canonical.leaseId,
+      verified: group.length >= 2 || !!alone,
+      agreeing: group.length,
+      output: canonical.output,
+      stdout: canonical.stdout,
+      stderr: canonical.stderr,
+      attachments: canonical.attachments,
+      durationMs: canonical.durationMs,
+      finishedAt: ctx.now,
+    };
+    delete done.error;
+    delete done.lastFailedBy;
+    delete done.retryAt;
+    return { chunk: done, replicas: out, trust };
+  }
+
+  if (failed.length >= policy.maxErrors) {
+    const message = failureMessage(lastFailure!, ctx.timeoutMs, next.issued);
+    const allSyntax = failed.every((r) => r.failure === 'syntax');
+    for (const r of successes) r.verdict = 'inconclusive';
+    return {
+      chunk: finishWithError(next, message, ctx.now, lastFailure),
+      replicas: out,
+      trust,
+      failJob: allSyntax ? lastFailure!.error : undefined,
+    };
+  }
+
+  // How many more successful results could reach a decision: a group made only of quarantined contributors
+  // still needs one trusted member.
+  let best = 0;
+  for (const group of groups) best = Math.max(best, group.some(trusted) ? group.length : Math.min(group.length, policy.quorum - 1));
+  let wanted: number;
+  if (next.issued === 0) wanted = policy.adaptive ? 1 : policy.replicas;
+  else if (policy.adaptive && successes.length === 0 && running.some((r) => r.standAlone && trusted(r))) wanted = 0;
+  else wanted = Math.max(0, policy.quorum - best - running.length);
+  wanted = Math.min(wanted, Math.max(0, policy.maxResults - next.issued));
+
+  for (const r of successes) r.verdict = groups.length > 1 ? 'inconclusive' : 'pending';
+  if (wanted === 0 && running.length === 0) {
+    // Nothing more may be issued and nothing is pending: give up.
+    const message = successes.length
+      ? `no consensus after ${next.issued} results: ${groups.length} different answers`
+      : failureMessage(lastFailure!, ctx.timeoutMs, next.issued);
+    for (const r of successes) r.verdict = 'inconclusive';
+    return { chunk: finishWithError(next, message, ctx.now, successes.length ? undefined : lastFailure), replicas: out, trust };
+  }
+  return { chunk: { ...next, wanted }, replicas: out, trust };
+}
+
+/** Ends a chunk as an error; the failing replica's captured output, if any, is kept with it. */
+function finishWithError(chunk: Chunk, error: string, now: number, from?: Replica): Chunk {
+  const done: Chunk = { ...chunk, state: 'error', wanted: 0, error, finishedAt: now };
+  if (from?.stdout) done.stdout = from.stdout;
+  if (from?.stderr) done.stderr = from.stderr;
+  if (from?.durationMs !== undefined) done.durationMs = from.durationMs;
+  delete done.lastFailedBy;
+  delete done.retryAt;
+  return done;
+}
+
+function failureMessage(replica: Replica, timeoutMs: number, issued: number): string {
+  const base =
+    replica.state === 'expired'
+      ? 'lease expired: the contributor running it went away or stopped answering'
+      : replica.failure === 'timeout'
+        ? `timed out after ${timeoutMs} ms`
+        : (replica.error ?? 'failed');
+  return issued > 1 ? `${base} (after ${issued} attempts)` : base;
+}
+
+/** Whether `contributorId` may be issued a replica of this chunk now: replicas go to distinct contributors. */
+export function mayTake(chunk: Pick<Chunk, 'lastFailedBy' | 'retryAt'>, replicas: Pick<Replica, 'contributorId' | 'state'>[], contributorId: string, now: number): boolean {
+  if (replicas.some((r) => r.contributorId === contributorId && (r.state === 'running' || r.state === 'ok'))) return false;
+  return chunk.lastFailedBy !== contributorId || (chunk.retryAt ?? 0) <= now;
+}

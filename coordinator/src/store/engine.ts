@@ -1,0 +1,387 @@
+// The store-independent half of every Store operation, written once over a small synchronous Repo (rows in, rows
+// out). The memory and SQLite stores are Repos; the Engine runs each operation inside repo.transaction(), loads
+// what it needs, lets the pure transitioner (domain/chunk.ts) decide, and writes the answer back.
+import {
+  ErrorCode,
+  type ChunkDetail,
+  type ChunkResult,
+  type HeartbeatResponse,
+  type JobSource,
+  type JobSummary,
+  type Lease,
+  type LeaseRef,
+  type LeaseState,
+  type RegisterResponse,
+  type ReportOutcome,
+  type ResultReport,
+  type Runtime,
+} from '../../../protocol/index.js';
+import { mayTake, newChunk, settle, withReport, type Chunk, type Replica } from '../domain/chunk.js';
+import { emptyCounters, moveCounters, settledState } from '../domain/job.js';
+import { isQuarantined, mayStandAlone, newTrust, recordValidation, type Trust } from '../domain/trust.js';
+import {
+  checkLease,
+  defaultJobName,
+  hashToken,
+  newId,
+  newSecret,
+  reject,
+  sameSecret,
+  shareSlots,
+  toChunkResult,
+  toJobSpec,
+  toResultDetail,
+  toSummary,
+  type JobRecord,
+} from './shared.js';
+import type { LeaseBatch, NewJob, SchedulingPolicy, Store } from './store.js';
+
+/** A replica as stored: which chunk it belongs to, and the lease token that must come back with its result. */
+export interface ReplicaRecord extends Replica {
+  jobId: string;
+  index: number;
+  token: string;
+}
+
+/** Row access for one store. Every method is synchronous and runs inside `transaction` when the Engine calls it. */
+export interface Repo {
+  transaction<T>(fn: () => T): T;
+  insertJob(job: JobRecord, chunks: Chunk[], inputs: unknown[]): void;
+  job(jobId: string): JobRecord | undefined;
+  saveJob(job: JobRecord): void;
+  /** Newest first. */
+  jobs(limit: number): JobRecord[];
+  /** Active jobs of these runtimes with chunks that want replicas, least recently served first. */
+  servableJobs(runtimes: Runtime[]): JobRecord[];
+  /** The highest `lastServed` of any job. */
+  maxServed(): number;
+  chunk(jobId: string, index: number): Chunk | undefined;
+  input(jobId: string, index: number): unknown;
+  /** `finishSeq` is set when the chunk has just finished. */
+  saveChunk(jobId: string, chunk: Chunk, finishSeq?: number): void;
+  /**
+   * Chunks that want replicas and already have some, in index order, that `contributorId` may take now: it holds
+   * no running or successful replica of them and is not in its retry cooldown.
+   */
+  partialChunksFor(jobId: string, contributorId: string, now: number, limit: number): Chunk[];
+  /** Chunks never issued yet, in index order. */
+  freshChunks(jobId: string, limit: number): Chunk[];
+  /** Sets every chunk of the job to want nothing; returns the sum of what they wanted. */
+  clearWanted(jobId: string): number;
+  replicas(jobId: string, index: number): ReplicaRecord[];
+  replica(leaseId: string): ReplicaRecord | undefined;
+  insertReplica(replica: ReplicaRecord): void;
+  saveReplica(replica: ReplicaRecord): void;
+  overdueReplicas(now: number, limit: number): ReplicaRecord[];
+  runningReplicasOfJob(jobId: string): ReplicaRecord[];
+  finishedChunks(jobId: string, offset: number, limit: number): Chunk[];
+  finishedSince(jobId: string, cursor: number, limit: number): { chunk: Chunk; seq: number }[];
+  insertContributor(contributorId: string, tokenHash: string, agent: string | undefined, now: number): void;
+  contributorTokenHash(contributorId: string): string | undefined;
+  trust(contributorId: string, runtime: Runtime): Trust | undefined;
+  saveTrust(contributorId: string, runtime: Runtime, trust: Trust): void;
+  close(): void;
+}
+
+export interface EngineOptions {
+  policy: SchedulingPolicy;
+  /** Uniform in [0, 1); drives adaptive replication's spot checks. Tests pass a seeded one. */
+  random?: () => number;
+}
+
+const leaseState: Record<Replica['state'], LeaseState> = {
+  running: 'active',
+  ok: 'finished',
+  error: 'finished',
+  expired: 'expired',
+  cancelled: 'cancelled',
+};
+
+/** A Store over any Repo. */
+export class EngineStore implements Store {
+  private readonly policy: SchedulingPolicy;
+  private readonly random: () => number;
+
+  constructor(
+    protected readonly repo: Repo,
+    options: EngineOptions,
+  ) {
+    this.policy = options.policy;
+    this.random = options.random ?? Math.random;
+  }
+
+  async createJob(spec: NewJob, now: number): Promise<JobSummary> {
+    const chunks = spec.inputs.map((_, index) => newChunk(index, spec.policy));
+    const job: JobRecord = {
+      id: newId('j'),
+      name: spec.name || defaultJobName(now),
+      description: spec.description,
+      runtime: spec.fields.runtime,
+      fields: spec.fields,
+      timeoutMs: spec.timeoutMs,
+      maxAttempts: spec.maxAttempts,
+      policy: spec.policy,
+      state: 'active',
+      createdAt: now,
+      lastServed: 0,
+      finishSeq: 0,
+      ...emptyCounters(chunks.length, chunks.reduce((sum, c) => sum + c.wanted, 0)),
+    };
+    this.repo.transaction(() => this.repo.insertJob(job, chunks, spec.inputs));
+    return toSummary(job);
+  }
+
+  async getJob(jobId: string): Promise<JobSummary | undefined> {
+    const job = this.repo.job(jobId);
+    return job && toSummary(job);
+  }
+
+  async listJobs({ limit = 200 } = {}): Promise<JobSummary[]> {
+    return this.repo.jobs(limit).map(toSummary);
+  }
+
+  async getJobSource(jobId: string): Promise<JobSource | undefined> {
+    const job = this.repo.job(jobId);
+    return job && { id: job.id, ...job.fields };
+  }
+
+  async cancelJob(jobId: string, now: number): Promise<JobSummary | undefined> {
+    return this.repo.transaction(() => {
+      const job = this.repo.job(jobId);
+      if (!job) return undefined;
+      if (job.state === 'active') this.stopJob(job, 'cancelled', now);
+      this.repo.saveJob(job);
+      return toSummary(job);
+    });
+  }
+
+  async registerContributor(info: { agent?: string }, now: number): Promise<RegisterResponse> {
+    const contributorId = newId('c');
+    const token = newSecret();
+    this.repo.transaction(() => this.repo.insertContributor(contributorId, hashToken(token), info.agent, now));
+    return { contributorId, token };
+  }
+
+  async authenticateContributor(contributorId: string, token: string): Promise<boolean> {
+    const hash = this.repo.contributorTokenHash(contributorId);
+    return hash !== undefined && sameSecret(hash, hashToken(token));
+  }
+
+  async leaseChunks(contributorId: string, request: { max: number; runtimes: Runtime[] }, now: number): Promise<LeaseBatch> {
+    return this.repo.transaction(() => {
+      const jobs = this.repo.servableJobs(request.runtimes);
+      const shares = shareSlots(
+        request.max,
+        jobs.map((job) => job.wanted),
+      );
+      const batch: LeaseBatch = { leases: [], jobs: {} };
+      let served = this.repo.maxServed();
+      jobs.forEach((job, i) => {
+        if (shares[i] === 0) return;
+        const picked = this.repo.partialChunksFor(job.id, contributorId, now, shares[i]);
+        if (picked.length < shares[i]) picked.push(...this.repo.freshChunks(job.id, shares[i] - picked.length));
+        if (picked.length === 0) return;
+        const trust = job.policy.adaptive ? (this.repo.trust(contributorId, job.runtime) ?? newTrust()) : undefined;
+        for (const chunk of picked) {
+          const replicas = chunk.issued === 0 && chunk.running === 0 ? [] : this.repo.replicas(job.id, chunk.index);
+          if (!mayTake(chunk, replicas, contributorId, now)) continue;
+          const replica: ReplicaRecord = {
+            jobId: job.id,
+            index: chunk.index,
+            token: newSecret(),
+            leaseId: newId('l'),
+            contributorId,
+            attempt: replicas.length + 1,
+            state: 'running',
+            verdict: 'pending',
+            standAlone: trust ? mayStandAlone(trust, this.random()) : false,
+            issuedAt: now,
+            deadline: now + job.timeoutMs + this.policy.leaseGraceMs,
+          };
+          this.repo.insertReplica(replica);
+          this.apply(job, chunk, replicas, [...replicas, replica], now, new Set());
+          batch.leases.push({
+            leaseId: replica.leaseId,
+            leaseToken: replica.token,
+            jobId: job.id,
+            chunkIndex: chunk.index,
+            input: this.repo.input(job.id, chunk.index),
+            deadline: new Date(replica.deadline).toISOString(),
+            attempt: replica.attempt,
+          });
+        }
+        job.lastServed = ++served;
+        this.repo.saveJob(job);
+        batch.jobs[job.id] = toJobSpec(job);
+      });
+      return batch;
+    });
+  }
+
+  async heartbeat(contributorId: string, refs: LeaseRef[], now: number): Promise<HeartbeatResponse['leases']> {
+    return this.repo.transaction(() => {
+      const jobs = new JobCache(this.repo);
+      const states = refs.map(({ leaseId, leaseToken }) => {
+        const replica = this.repo.replica(leaseId);
+        if (!replica || replica.contributorId !== contributorId || !sameSecret(replica.token, leaseToken)) {
+          return { leaseId, state: 'unknown' as const };
+        }
+        if (replica.state === 'running' && replica.deadline < now) {
+          this.expire(jobs.get(replica.jobId), replica, now);
+          return { leaseId, state: 'expired' as const };
+        }
+        if (replica.state !== 'running') return { leaseId, state: leaseState[replica.state] };
+        replica.deadline = Math.max(replica.deadline, now + this.policy.leaseGraceMs);
+        this.repo.saveReplica(replica);
+        return { leaseId, state: 'active' as const, deadline: new Date(replica.deadline).toISOString() };
+      });
+      jobs.saveAll();
+      return states;
+    });
+  }
+
+  async reportResults(contributorId: string, reports: ResultReport[], now: number): Promise<ReportOutcome[]> {
+    return this.repo.transaction(() => {
+      const jobs = new JobCache(this.repo);
+      const outcomes = reports.map((report): ReportOutcome => {
+        const replica = this.repo.replica(report.leaseId);
+        const check = checkLease({ replica, contributorId, token: report.leaseToken, now });
+        if (check.action === 'expire') {
+          this.expire(jobs.get(replica!.jobId), replica!, now);
+          return { leaseId: report.leaseId, outcome: 'rejected', error: reject(ErrorCode.LeaseExpired).error };
+        }
+        if (check.action === 'reject') return { leaseId: report.leaseId, outcome: 'rejected', error: check.error };
+        if (check.action === 'duplicate') return { leaseId: report.leaseId, outcome: 'duplicate' };
+        const job = jobs.get(replica!.jobId);
+        this.changeReplica(job, replica!, (r) => withReport(r, report, now), now);
+        return { leaseId: report.leaseId, outcome: 'accepted' };
+      });
+      jobs.saveAll();
+      return outcomes;
+    });
+  }
+
+  async expireLeases(now: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const count = this.repo.transaction(() => {
+        const jobs = new JobCache(this.repo);
+        const overdue = this.repo.overdueReplicas(now, 500);
+        for (const replica of overdue) this.expire(jobs.get(replica.jobId), replica, now);
+        jobs.saveAll();
+        return overdue.length;
+      });
+      total += count;
+      if (count < 500) return total;
+    }
+  }
+
+  async listResults(jobId: string, { offset, limit }: { offset: number; limit: number }): Promise<ChunkResult[]> {
+    return this.repo.finishedChunks(jobId, Math.max(0, offset), limit).map(toChunkResult);
+  }
+
+  async finishedSince(jobId: string, cursor: number, limit: number): Promise<{ results: ChunkResult[]; cursor: number }> {
+    const rows = this.repo.finishedSince(jobId, cursor, limit);
+    return { results: rows.map((row) => toChunkResult(row.chunk)), cursor: rows.length ? rows[rows.length - 1].seq : cursor };
+  }
+
+  async getChunk(jobId: string, index: number): Promise<ChunkDetail | undefined> {
+    const chunk = this.repo.chunk(jobId, index);
+    if (!chunk) return undefined;
+    const state = chunk.state === 'open' ? (chunk.running > 0 ? 'running' : 'queued') : chunk.state;
+    const detail: ChunkDetail = {
+      index,
+      input: this.repo.input(jobId, index),
+      state,
+      results: this.repo.replicas(jobId, index).sort((a, b) => a.attempt - b.attempt).map(toResultDetail),
+    };
+    if (chunk.state !== 'open') detail.result = toChunkResult(chunk);
+    return detail;
+  }
+
+  async close(): Promise<void> {
+    this.repo.close();
+  }
+
+  /** Expires one overdue replica: its chunk may want another. */
+  private expire(job: JobRecord, replica: ReplicaRecord, now: number): void {
+    this.changeReplica(job, replica, (r) => ({ ...r, state: 'expired', reportedAt: now }), now);
+  }
+
+  /** Changes one replica of a chunk, then settles the chunk. */
+  private changeReplica(job: JobRecord, replica: ReplicaRecord, change: (r: ReplicaRecord) => ReplicaRecord, now: number): void {
+    const chunk = this.repo.chunk(job.id, replica.index)!;
+    const before = this.repo.replicas(job.id, replica.index);
+    const after = before.map((r) => (r.leaseId === replica.leaseId ? change(r) : r));
+    this.apply(job, chunk, before, after, now, new Set([replica.leaseId]));
+  }
+
+  /**
+   * Settles a chunk from its replicas and writes back what changed: replicas (`dirty` ones and any whose verdict
+   * moved), the chunk, the job's counters, trust records, and the job's own state when it ends.
+   */
+  private apply(job: JobRecord, chunk: Chunk, before: ReplicaRecord[], after: ReplicaRecord[], now: number, dirty: Set<string>): void {
+    const trustCache = new Map<string, Trust>();
+    const trustOf = (contributorId: string) => {
+      if (!trustCache.has(contributorId)) trustCache.set(contributorId, this.repo.trust(contributorId, job.runtime) ?? newTrust());
+      return trustCache.get(contributorId)!;
+    };
+    const settlement = settle(chunk, after, {
+      policy: job.policy,
+      timeoutMs: job.timeoutMs,
+      retryCooldownMs: this.policy.retryCooldownMs,
+      now,
+      jobActive: job.state === 'active',
+      isQuarantined: (id) => isQuarantined(trustOf(id)),
+    });
+    const settled = settlement.replicas as ReplicaRecord[];
+    settled.forEach((replica, i) => {
+      if (dirty.has(replica.leaseId) || replica.verdict !== after[i].verdict) this.repo.saveReplica(replica);
+    });
+    moveCounters(job, { chunk, replicas: before }, { chunk: settlement.chunk, replicas: settled });
+    const finished = chunk.state === 'open' && settlement.chunk.state !== 'open';
+    this.repo.saveChunk(job.id, settlement.chunk, finished ? ++job.finishSeq : undefined);
+    for (const update of settlement.trust) {
+      const next = recordValidation(trustOf(update.contributorId), update.valid);
+      trustCache.set(update.contributorId, next);
+      this.repo.saveTrust(update.contributorId, job.runtime, next);
+    }
+    if (settlement.failJob && job.state === 'active') this.stopJob(job, 'failed', now, settlement.failJob);
+    if (job.state === 'active') {
+      const state = settledState(job);
+      if (state) {
+        job.state = state;
+        job.finishedAt = now;
+      }
+    }
+  }
+
+  /** Ends a job early: running replicas are cancelled and no chunk wants more. */
+  private stopJob(job: JobRecord, state: 'cancelled' | 'failed', now: number, error?: string): void {
+    job.state = state;
+    job.finishedAt = now;
+    if (error) job.error = error;
+    for (const replica of this.repo.runningReplicasOfJob(job.id)) {
+      this.changeReplica(job, replica, (r) => ({ ...r, state: 'cancelled', reportedAt: now }), now);
+    }
+    // Chunks still queued want nothing more either.
+    job.wanted -= this.repo.clearWanted(job.id);
+  }
+}
+
+/** Loads each job once per operation and writes every loaded job back at the end. */
+class JobCache {
+  private readonly jobs = new Map<string, JobRecord>();
+  constructor(private readonly repo: Repo) {}
+  get(jobId: string): JobRecord {
+    let job = this.jobs.get(jobId);
+    if (!job) {
+      job = this.repo.job(jobId)!;
+      this.jobs.set(jobId, job);
+    }
+    return job;
+  }
+  saveAll(): void {
+    for (const job of this.jobs.values()) this.repo.saveJob(job);
+  }
+}
