@@ -49,6 +49,8 @@ export interface DispatchOptions {
   scalingChunks?: number;
   /** When set, the HTTP coordinator runs with --cpu-prof into this folder and the report adds where its time went. */
   cpuProfDir?: string;
+  /** Replicas per chunk in the measured jobs (quorum = replicas); chunks/s then counts verified chunks. */
+  replicas?: number;
 }
 
 /** One simulated contributor, whatever the transport. */
@@ -59,7 +61,7 @@ interface Contributor {
 
 /** A coordinator under test, set up for one run. */
 interface Coordinator {
-  submit(inputs: number[]): Promise<string>;
+  submit(inputs: number[], replicas?: number): Promise<string>;
   register(): Promise<Contributor>;
   job(jobId: string): Promise<JobSummary>;
   results(jobId: string, total: number): Promise<ChunkResult[]>;
@@ -103,9 +105,10 @@ export async function benchDispatch(options: DispatchOptions = {}): Promise<{ ma
         const coordinator = await openCoordinator(store, transport, profileDir);
         try {
           // A short warm-up job first, so the measured jobs do not pay for JIT compilation.
-          await drive(coordinator, { chunks: Math.min(1_000, chunksFor(batch) / 5), batch, contributors });
+          const replicas = options.replicas ?? 1;
+          await drive(coordinator, { chunks: Math.min(1_000, chunksFor(batch) / 5), batch, contributors, replicas });
           const repeats: Omit<RunResult, 'store' | 'transport' | 'chunksPerSRange'>[] = [];
-          for (let i = 0; i < repeat; i++) repeats.push(await drive(coordinator, { chunks: chunksFor(batch), batch, contributors }));
+          for (let i = 0; i < repeat; i++) repeats.push(await drive(coordinator, { chunks: chunksFor(batch), batch, contributors, replicas }));
           // The median repeat stands for the configuration: the box may be shared, so one run can be an outlier.
           repeats.sort((a, b) => a.chunksPerS - b.chunksPerS);
           const median = repeats[Math.floor((repeats.length - 1) / 2)];
@@ -139,10 +142,10 @@ export async function benchDispatch(options: DispatchOptions = {}): Promise<{ ma
 
 async function drive(
   coordinator: Coordinator,
-  { chunks, batch, contributors }: { chunks: number; batch: number; contributors: number },
+  { chunks, batch, contributors, replicas = 1 }: { chunks: number; batch: number; contributors: number; replicas?: number },
 ): Promise<Omit<RunResult, 'store' | 'transport' | 'chunksPerSRange'>> {
   const inputs = Array.from({ length: chunks }, (_, i) => i);
-  const jobId = await coordinator.submit(inputs);
+  const jobId = await coordinator.submit(inputs, replicas);
   const workers = await Promise.all(Array.from({ length: contributors }, () => coordinator.register()));
   const leaseMs: number[] = [];
   const reportMs: number[] = [];
@@ -308,7 +311,7 @@ async function openCoordinator(kind: StoreKind, transport: TransportKind, cpuPro
 /** The Store API called directly: what dispatch costs with no HTTP, routing, validation or JSON at all. */
 function storeCoordinator(store: Store): Omit<Coordinator, 'cpuSeconds' | 'close'> {
   return {
-    submit: async (inputs) => (await store.createJob(newJobFrom({ runtime: 'python', source: SOURCE, inputs }), Date.now())).id,
+    submit: async (inputs, replicas = 1) => (await store.createJob(newJobFrom({ runtime: 'python', source: SOURCE, inputs, replicas }), Date.now())).id,
     register: async () => {
       const { contributorId } = await store.registerContributor({ agent: 'bench' }, Date.now());
       return {
@@ -326,7 +329,7 @@ type Api = (method: 'GET' | 'POST', path: string, body?: unknown, token?: string
 /** The coordinator's public API, as a contributor and a submitter use it. */
 function apiCoordinator(api: Api): Omit<Coordinator, 'cpuSeconds' | 'close'> {
   return {
-    submit: async (inputs) => ((await api('POST', '/api/jobs', { runtime: 'python', source: SOURCE, inputs })) as JobSummary).id,
+    submit: async (inputs, replicas = 1) => ((await api('POST', '/api/jobs', { runtime: 'python', source: SOURCE, inputs, replicas })) as JobSummary).id,
     register: async () => {
       const { contributorId, token } = (await api('POST', '/api/contributors', { agent: 'bench' })) as RegisterResponse;
       return {

@@ -3,6 +3,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { benchVerification } from './byzantine.js';
 import { benchDispatch } from './dispatch.js';
 
 type Bench = () => Promise<{ markdown: string }>;
@@ -48,6 +49,13 @@ const header = [
 
 const sections = [
   await section('Coordinator dispatch', async () => benchDispatch),
+  await section('Coordinator dispatch with replicas: 2', async () => async () => {
+    const { markdown } = await benchDispatch({ stores: ['sqlite'], batches: [32], transports: ['http'], replicas: 2, scalingChunks: 0 });
+    return {
+      markdown: `Same harness, SQLite, batch 32, real HTTP, every chunk computed twice and verified (quorum 2): chunks/s counts verified chunks, each needing two results.\n\n${markdown}`,
+    };
+  }),
+  await section('Verification', async () => benchVerification),
   await section('Python runtime', loadPythonBench),
 ];
 // What the profiles of this coordinator showed (bench/dispatch.ts --cpu-prof DIR reproduces them); the tables above

@@ -97,6 +97,19 @@ const leaseState: Record<Replica['state'], LeaseState> = {
   cancelled: 'cancelled',
 };
 
+/** How many more chunks than needed are considered when picking chunks that already have replicas. */
+const PARTIAL_WINDOW = 8;
+/** In replicated jobs, fresh chunks are preferred until this many batches await another replica. */
+const PARTIAL_POOL = 4;
+
+/** `count` items of `items` chosen uniformly at random, kept in their original order. */
+function sample<T>(items: T[], count: number, random: () => number): T[] {
+  if (items.length <= count) return items;
+  const chosen = new Set<number>();
+  while (chosen.size < count) chosen.add(Math.floor(random() * items.length));
+  return items.filter((_, i) => chosen.has(i));
+}
+
 /** A Store over any Repo. */
 export class EngineStore implements Store {
   private readonly policy: SchedulingPolicy;
@@ -178,8 +191,15 @@ export class EngineStore implements Store {
       let served = this.repo.maxServed();
       jobs.forEach((job, i) => {
         if (shares[i] === 0) return;
-        const picked = this.repo.partialChunksFor(job.id, contributorId, now, shares[i]);
+        // Which contributors share a chunk is left to chance, not to the order of their requests: a colluding pair
+        // asking one after the other would otherwise always get each other's chunks. Replicated jobs first let the
+        // pool of chunks awaiting another replica grow to several batches, then draw from it at random.
+        const candidates = this.repo.partialChunksFor(job.id, contributorId, now, shares[i] * PARTIAL_WINDOW);
+        const replicated = job.policy.quorum > 1;
+        const poolReady = !replicated || candidates.length >= shares[i] * PARTIAL_POOL;
+        const picked = poolReady ? sample(candidates, shares[i], this.random) : [];
         if (picked.length < shares[i]) picked.push(...this.repo.freshChunks(job.id, shares[i] - picked.length));
+        if (picked.length < shares[i] && !poolReady) picked.push(...sample(candidates, shares[i] - picked.length, this.random));
         if (picked.length === 0) return;
         const trust = job.policy.adaptive ? (this.repo.trust(contributorId, job.runtime) ?? newTrust()) : undefined;
         for (const chunk of picked) {
