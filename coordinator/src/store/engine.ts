@@ -46,7 +46,9 @@ export interface ReplicaRecord extends Replica {
 /** Row access for one store. Every method is synchronous and runs inside `transaction` when the Engine calls it. */
 export interface Repo {
   transaction<T>(fn: () => T): T;
-  insertJob(job: JobRecord, chunks: Chunk[], inputs: unknown[]): void;
+  /** Writes chunks `from`… of a job whose row does not exist yet; `inputs` is the whole job's list. */
+  insertChunks(jobId: string, from: number, chunks: Chunk[], inputs: unknown[]): void;
+  insertJob(job: JobRecord): void;
   job(jobId: string): JobRecord | undefined;
   saveJob(job: JobRecord): void;
   /** Newest first. */
@@ -97,6 +99,9 @@ const leaseState: Record<Replica['state'], LeaseState> = {
   cancelled: 'cancelled',
 };
 
+/** Chunks written per transaction when a job is created. */
+const CREATE_SLICE = 20_000;
+
 /** How many more chunks than needed are considered when picking chunks that already have replicas. */
 const PARTIAL_WINDOW = 8;
 /** In replicated jobs, fresh chunks are preferred until this many batches await another replica. */
@@ -140,7 +145,13 @@ export class EngineStore implements Store {
       finishSeq: 0,
       ...emptyCounters(chunks.length, chunks.reduce((sum, c) => sum + c.wanted, 0)),
     };
-    this.repo.transaction(() => this.repo.insertJob(job, chunks, spec.inputs));
+    // Big jobs are written in slices with a yield between them, so a million-chunk submission does not stall every
+    // other request for seconds. The job row comes last: until it exists nothing can see the chunks.
+    for (let from = 0; from < chunks.length; from += CREATE_SLICE) {
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+      this.repo.transaction(() => this.repo.insertChunks(job.id, from, chunks.slice(from, from + CREATE_SLICE), spec.inputs));
+    }
+    this.repo.transaction(() => this.repo.insertJob(job));
     return toSummary(job);
   }
 

@@ -35,16 +35,19 @@ class MemoryRepo implements Repo {
     return fn();
   }
 
-  insertJob(job: JobRecord, chunks: Chunk[], inputs: unknown[]): void {
-    this.rows.set(job.id, {
-      job: copy(job),
-      chunks: chunks.map(copy),
-      inputs,
-      freshFrom: 0,
-      partial: new Set(),
-      finished: [],
-      replicasOf: new Map(),
-    });
+  /** Chunks of jobs being created, until their job row arrives. */
+  private readonly pending = new Map<string, { chunks: Chunk[]; inputs: unknown[] }>();
+
+  insertChunks(jobId: string, from: number, chunks: Chunk[], inputs: unknown[]): void {
+    const pending = this.pending.get(jobId) ?? { chunks: [], inputs };
+    chunks.forEach((chunk, i) => (pending.chunks[from + i] = copy(chunk)));
+    this.pending.set(jobId, pending);
+  }
+
+  insertJob(job: JobRecord): void {
+    const { chunks, inputs } = this.pending.get(job.id)!;
+    this.pending.delete(job.id);
+    this.rows.set(job.id, { job: copy(job), chunks, inputs, freshFrom: 0, partial: new Set(), finished: [], replicasOf: new Map() });
     this.order.push(job.id);
   }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runStoreContract } from './store.case.test.js';
 import { newJobFrom } from '../domain/policy.js';
@@ -38,5 +39,26 @@ describe('SqliteStore durability', () => {
     expect(await second.expireLeases(1_000 + 5_000 + defaultSchedulingPolicy.leaseGraceMs + 1)).toBe(1);
     expect((await second.listResults(job.id, { offset: 0, limit: 5 })).map((r) => r.output)).toEqual(['one', 'two']);
     await second.close();
+  });
+
+  it('drops the chunks of a job whose creation was interrupted before its job row was written', async () => {
+    const file = join(dir, 'orphans.db');
+    await new SqliteStore({ file }).close();
+    const raw = new Database(file);
+    raw.prepare(`INSERT INTO chunks (job_id, idx, input, state, wanted) VALUES ('j-gone', 0, '1', 'open', 1)`).run();
+    raw.close();
+    const reopened = new SqliteStore({ file });
+    await reopened.close();
+    const check = new Database(file);
+    expect(check.prepare(`SELECT COUNT(*) AS n FROM chunks`).get()).toEqual({ n: 0 });
+    check.close();
+  });
+
+  it('refuses a database written with another schema version, saying what to do', () => {
+    const file = join(dir, 'old.db');
+    const raw = new Database(file);
+    raw.exec('CREATE TABLE jobs (id TEXT); PRAGMA user_version = 1;');
+    raw.close();
+    expect(() => new SqliteStore({ file })).toThrow(/another version of idle-sense.*--data-dir/);
   });
 });

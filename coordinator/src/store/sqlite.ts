@@ -93,6 +93,8 @@ class SqliteRepo implements Repo {
     }
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    // Chunks of a job whose creation was interrupted (the job row is written last) are unreachable: drop them.
+    this.db.exec(`DELETE FROM chunks WHERE job_id NOT IN (SELECT id FROM jobs)`);
     const db = this.db;
     this.sql = {
       insertJob: db.prepare(`INSERT INTO jobs (id, seq, name, description, runtime, fields, timeout_ms, max_attempts,
@@ -158,14 +160,17 @@ class SqliteRepo implements Repo {
     }
   }
 
-  insertJob(job: JobRecord, chunks: Chunk[], inputs: unknown[]): void {
+  insertChunks(jobId: string, from: number, chunks: Chunk[], inputs: unknown[]): void {
+    chunks.forEach((chunk, i) => this.sql.insertChunk.run(jobId, from + i, JSON.stringify(inputs[from + i] ?? null), chunk.wanted));
+  }
+
+  insertJob(job: JobRecord): void {
     this.sql.insertJob.run({
       ...job,
       description: job.description ?? null,
       fields: JSON.stringify(job.fields),
       policy: JSON.stringify(job.policy),
     });
-    chunks.forEach((chunk, i) => this.sql.insertChunk.run(job.id, i, JSON.stringify(inputs[i] ?? null), chunk.wanted));
   }
 
   job(jobId: string): JobRecord | undefined {
