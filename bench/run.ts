@@ -56,6 +56,7 @@ const sections = [
     };
   }),
   await section('Verification', async () => benchVerification),
+  await section('ONNX runtime', async () => (await import('./onnx.js')).benchOnnx),
   await section('Python runtime', loadPythonBench),
 ];
 // What the profiles of this coordinator showed (bench/dispatch.ts --cpu-prof DIR reproduces them); the tables above

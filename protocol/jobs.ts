@@ -1,28 +1,213 @@
 // Wire shapes of the job API (`/api/jobs`): what a submitter sends and what comes back.
+// A job is runtime-specific fields (Python: source, entry, packages) plus fields every runtime shares
+// (inputs, timeouts, the verification policy). A new runtime adds its own object to `JobSubmission`'s union.
 import { z } from 'zod';
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const MAX_CHUNKS = 1_000_000;
+export const MAX_REPLICAS = 16;
 
-export const Runtime = z.enum(['python']);
+export const Runtime = z.enum(['python', 'onnx']);
 export type Runtime = z.infer<typeof Runtime>;
 
-/** `POST /api/jobs` body. Each element of `inputs` is one chunk's input. */
-export const JobSubmission = z.strictObject({
+/** How replicas of one chunk are compared. Script-mode outputs (stdout text) always compare exactly. */
+export const Validation = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('exact') }),
+  z.strictObject({
+    kind: z.literal('tolerance'),
+    abs: z.number().min(0).optional(),
+    rel: z.number().min(0).optional(),
+  }),
+]);
+export type Validation = z.infer<typeof Validation>;
+
+/** Fields every job has, whatever its runtime. */
+const commonJobFields = {
   name: z.string().max(200).optional(),
   description: z.string().max(10_000).optional(),
-  runtime: Runtime,
-  source: z.string().min(1, 'must not be empty').max(10 * 1024 * 1024),
   inputs: z.array(z.unknown()).min(1, 'needs at least one chunk input').max(MAX_CHUNKS, `at most ${MAX_CHUNKS} chunks`),
+  /** Per chunk attempt. */
+  timeoutMs: z.number().int().min(100).max(24 * 3600 * 1000).optional(),
+  /** Attempts per chunk when results are not replicated (timeouts, crashes, lost contributors). */
+  maxAttempts: z.number().int().min(1).max(100).optional(),
+  /** Results issued per chunk at first (default 1). */
+  replicas: z.number().int().min(1).max(MAX_REPLICAS).optional(),
+  /** Agreeing results needed to accept a chunk (default = replicas). */
+  quorum: z.number().int().min(1).max(MAX_REPLICAS).optional(),
+  /** Cap on results ever issued for one chunk (default replicas * 2 + 1). */
+  maxResults: z.number().int().min(1).max(64).optional(),
+  /** Error results after which a chunk fails (default 3). */
+  maxErrors: z.number().int().min(1).max(64).optional(),
+  validation: Validation.optional(),
+  /** Adaptive replication: results of trusted contributors stand alone (see docs/verification.md). */
+  adaptive: z.boolean().optional(),
+};
+
+/** A Python package name as Pyodide's loader knows it (e.g. "numpy", "my-package"). */
+export const PackageName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be a package name');
+
+export const PythonJobSubmission = z.strictObject({
+  runtime: z.literal('python'),
+  source: z.string().min(1, 'must not be empty').max(10 * 1024 * 1024),
   entry: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Python identifier')
     .optional(),
-  timeoutMs: z.number().int().min(100).max(24 * 3600 * 1000).optional(),
-  maxAttempts: z.number().int().min(1).max(100).optional(),
+  packages: z.array(PackageName).max(100).optional(),
+  ...commonJobFields,
+});
+export type PythonJobSubmission = z.infer<typeof PythonJobSubmission>;
+
+// ---- ONNX jobs (docs/onnx.md): a model blob plus, per chunk, a set of named tensors ----
+
+/** Element types of ONNX job tensors, named as ONNX Runtime Web names them. */
+export const TensorType = z.enum(['float32', 'float16', 'float64', 'int8', 'uint8', 'int32', 'int64', 'bool']);
+export type TensorType = z.infer<typeof TensorType>;
+
+/** Bytes per element in the `base64` encoding: little-endian, float16 as IEEE binary16, bool as one byte 0/1. */
+export const TENSOR_TYPE_BYTES: Record<TensorType, number> = {
+  float32: 4, float16: 2, float64: 8, int8: 1, uint8: 1, int32: 4, int64: 8, bool: 1,
+};
+export const MAX_TENSOR_RANK = 16;
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * One tensor on the wire: `{type, dims, data}` or `{type, dims, base64}`.
+ * `data` is the elements in row-major order as JSON: numbers for float and integer types (floats may also be the
+ * strings "NaN", "Infinity", "-Infinity"; int64 may also be a decimal string beyond 2^53), booleans for bool.
+ * `base64` is the raw little-endian bytes ({@link TENSOR_TYPE_BYTES} per element). Chunk outputs always use `data`.
+ *
+ * @example {"type": "float32", "dims": [1, 3], "data": [0.5, -1, "NaN"]}
+ */
+export const OnnxTensor = z
+  .strictObject({
+    type: TensorType,
+    dims: z.array(z.number().int().min(0).max(MAX_TENSOR_ELEMENTS)).max(MAX_TENSOR_RANK),
+    data: z.array(z.unknown()).optional(),
+    base64: z.string().optional(),
+  })
+  .superRefine((tensor, ctx) => {
+    const count = tensor.dims.reduce((product, dim) => product * dim, 1);
+    if (count > MAX_TENSOR_ELEMENTS) {
+      ctx.addIssue({ code: 'custom', path: ['dims'], message: `describe ${count} elements, more than ${MAX_TENSOR_ELEMENTS}` });
+      return;
+    }
+    if ((tensor.data === undefined) === (tensor.base64 === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'needs exactly one of "data" or "base64"' });
+      return;
+    }
+    if (tensor.data !== undefined) {
+      if (tensor.data.length !== count) {
+        ctx.addIssue({ code: 'custom', path: ['data'], message: `has ${tensor.data.length} elements, but dims [${tensor.dims.join(', ')}] need ${count}` });
+        return;
+      }
+      const bad = tensor.data.findIndex((value) => !isTensorElement(tensor.type, value));
+      if (bad >= 0) {
+        ctx.addIssue({ code: 'custom', path: ['data', bad], message: `${JSON.stringify(tensor.data[bad])} is not a valid ${tensor.type} (${TENSOR_ELEMENT_RULE[tensor.type]})` });
+      }
+      return;
+    }
+    const text = tensor.base64!;
+    if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+      ctx.addIssue({ code: 'custom', path: ['base64'], message: 'is not standard base64 (A-Z a-z 0-9 + /, padded with =)' });
+      return;
+    }
+    const bytes = (text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
+    const expected = count * TENSOR_TYPE_BYTES[tensor.type];
+    if (bytes !== expected) {
+      ctx.addIssue({ code: 'custom', path: ['base64'], message: `holds ${bytes} bytes, but ${count} ${tensor.type} elements need ${expected}` });
+    }
+  });
+export type OnnxTensor = z.infer<typeof OnnxTensor>;
+
+const INTEGER_RANGE: Partial<Record<TensorType, [number, number]>> = {
+  int8: [-128, 127], uint8: [0, 255], int32: [-(2 ** 31), 2 ** 31 - 1],
+};
+const TENSOR_ELEMENT_RULE: Record<TensorType, string> = {
+  float32: 'a number, "NaN", "Infinity" or "-Infinity"',
+  float16: 'a number, "NaN", "Infinity" or "-Infinity"',
+  float64: 'a number, "NaN", "Infinity" or "-Infinity"',
+  int8: 'an integer from -128 to 127',
+  uint8: 'an integer from 0 to 255',
+  int32: 'an integer from -2^31 to 2^31-1',
+  int64: 'a safe integer, or a decimal string from -2^63 to 2^63-1',
+  bool: 'true or false',
+};
+
+function isTensorElement(type: TensorType, value: unknown): boolean {
+  switch (type) {
+    case 'float32':
+    case 'float16':
+    case 'float64':
+      return typeof value === 'number' || value === 'NaN' || value === 'Infinity' || value === '-Infinity';
+    case 'bool':
+      return typeof value === 'boolean';
+    case 'int64':
+      if (typeof value === 'number') return Number.isSafeInteger(value);
+      if (typeof value !== 'string' || !/^-?\d{1,19}$/.test(value)) return false;
+      return BigInt(value) >= -(2n ** 63n) && BigInt(value) < 2n ** 63n;
+    default: {
+      const [min, max] = INTEGER_RANGE[type]!;
+      return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+    }
+  }
+}
+
+/** One chunk of an ONNX job: the model's inputs by name. Optional model inputs (with a default) may be left out. */
+export const OnnxChunkInput = z
+  .record(z.string().min(1).max(1000), OnnxTensor)
+  .refine((tensors) => Object.keys(tensors).length > 0, 'needs at least one named tensor');
+export type OnnxChunkInput = z.infer<typeof OnnxChunkInput>;
+
+/** One chunk's output: the requested (default: all) model outputs by name, every tensor with `data`. */
+export type OnnxChunkOutput = Record<string, OnnxTensor>;
+
+/** Where a chunk may run, in the submitter's order of preference; each tab uses the first it can offer. */
+export const ExecutionProvider = z.enum(['webgpu', 'wasm']);
+export type ExecutionProvider = z.infer<typeof ExecutionProvider>;
+export const DEFAULT_EXECUTION_PROVIDERS: ExecutionProvider[] = ['webgpu', 'wasm'];
+
+const unique = (values: string[]) => new Set(values).size === values.length;
+
+export const OnnxJobSubmission = z.strictObject({
+  runtime: z.literal('onnx'),
+  /** The model as a blob (`PUT /api/blobs/sha256:<hex>` first). */
+  model: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 lowercase hex> naming an uploaded blob'),
+  /** Model outputs to return (default: all). */
+  outputs: z.array(z.string().min(1).max(1000)).min(1).max(1000).refine(unique, 'must not repeat a name').optional(),
+  executionProviders: z.array(ExecutionProvider).min(1).refine(unique, 'must not repeat a provider').optional(),
+  ...commonJobFields,
+  inputs: z.array(OnnxChunkInput).min(1, 'needs at least one chunk input').max(MAX_CHUNKS, `at most ${MAX_CHUNKS} chunks`),
+});
+export type OnnxJobSubmission = z.infer<typeof OnnxJobSubmission>;
+
+/** `POST /api/jobs` body. Each element of `inputs` is one chunk's input. */
+export const JobSubmission = z.discriminatedUnion('runtime', [PythonJobSubmission, OnnxJobSubmission]).superRefine((job, ctx) => {
+  const replicas = job.replicas ?? 1;
+  if (job.quorum !== undefined && job.quorum > replicas) {
+    ctx.addIssue({ code: 'custom', path: ['quorum'], message: `must not exceed replicas (${replicas})` });
+  }
+  if (job.maxResults !== undefined && job.maxResults < replicas) {
+    ctx.addIssue({ code: 'custom', path: ['maxResults'], message: `must be at least replicas (${replicas})` });
+  }
+  if (job.adaptive && replicas < 2 && (job.quorum ?? replicas) < 2) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['adaptive'],
+      message: 'needs replicas of at least 2: adaptive replication saves replicas for trusted contributors',
+    });
+  }
+  if (job.validation?.kind === 'tolerance' && job.validation.abs === undefined && job.validation.rel === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['validation'], message: 'tolerance needs abs or rel' });
+  }
 });
 export type JobSubmission = z.infer<typeof JobSubmission>;
+
+/** The runtime-specific part of a job: what a worker needs besides the chunk input. */
+export type RuntimeFields =
+  | Pick<PythonJobSubmission, 'runtime' | 'source' | 'entry' | 'packages'>
+  | Pick<OnnxJobSubmission, 'runtime' | 'model' | 'outputs' | 'executionProviders'>;
 
 export const JobStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -36,8 +221,31 @@ export interface ChunkCounts {
   queued: number;
 }
 
+/** Counts of the results (replicas) a job has received, for verification. */
+export interface ResultCounts {
+  /** Chunks whose canonical result met the quorum (or stood alone on a trusted contributor's word). */
+  verified: number;
+  /** Results issued so far, all chunks together. */
+  resultsIssued: number;
+  /** Results that agreed with their chunk's canonical result. */
+  valid: number;
+  /** Results that disagreed with their chunk's canonical result. */
+  invalid: number;
+  /** Successful results still waiting for agreement. */
+  inconclusive: number;
+}
+
+export interface VerificationPolicy {
+  replicas: number;
+  quorum: number;
+  maxResults: number;
+  maxErrors: number;
+  validation: Validation;
+  adaptive: boolean;
+}
+
 /** `GET /api/jobs/:id` and each element of `GET /api/jobs`. */
-export interface JobSummary extends ChunkCounts {
+export interface JobSummary extends ChunkCounts, ResultCounts {
   id: string;
   name: string;
   description?: string;
@@ -46,21 +254,26 @@ export interface JobSummary extends ChunkCounts {
   entry?: string;
   timeoutMs: number;
   maxAttempts: number;
+  verification: VerificationPolicy;
   createdAt: string;
   finishedAt?: string;
   /** Why the job failed as a whole (for example the script's SyntaxError). */
   error?: string;
 }
 
-/** `GET /api/jobs/:id/source` — the script as submitted, for the job page. */
-export interface JobSource {
-  id: string;
-  runtime: Runtime;
-  source: string;
-  entry?: string;
-}
+/** `GET /api/jobs/:id/source` — the runtime-specific part of the job as submitted, for the job page. */
+export type JobSource = { id: string } & RuntimeFields;
 
 export type ChunkStatus = 'ok' | 'error';
+
+/** A file a chunk wrote under /work/out/, stored as a content-addressed blob (`GET /api/blobs/<sha256>`). */
+export interface Attachment {
+  /** Path relative to /work/out/. */
+  name: string;
+  /** `sha256:<64 hex>`. */
+  sha256: string;
+  size: number;
+}
 
 /** One line of `GET /api/jobs/:id/results` (NDJSON), in chunk index order. */
 export interface ChunkResult {
@@ -70,10 +283,44 @@ export interface ChunkResult {
   stdout?: string;
   stderr?: string;
   error?: string;
-  /** How many attempts the chunk took (leases issued). */
+  attachments?: Attachment[];
+  /** Results issued for the chunk (each lease is one). */
   attempts?: number;
+  /** True when `agreeing` results met the quorum (or a trusted contributor's result stood alone). */
+  verified?: boolean;
+  /** Results that agree with the canonical one. */
+  agreeing?: number;
   durationMs?: number;
   finishedAt?: string;
+}
+
+/** One result (replica) of a chunk, as the chunk detail view shows it. */
+export interface ResultDetail {
+  leaseId: string;
+  /** Anonymised contributor id: stable within this coordinator, reveals nothing else. */
+  contributor: string;
+  attempt: number;
+  state: 'running' | 'ok' | 'error' | 'expired' | 'cancelled';
+  /** Verification verdict: valid/invalid once the chunk has a canonical result, inconclusive before. */
+  validation: 'pending' | 'valid' | 'invalid' | 'inconclusive';
+  output?: unknown;
+  stdout?: string;
+  stderr?: string;
+  error?: string;
+  attachments?: Attachment[];
+  runtimeInfo?: Record<string, string>;
+  durationMs?: number;
+  issuedAt: string;
+  reportedAt?: string;
+}
+
+/** `GET /api/jobs/:id/chunks/:index`. */
+export interface ChunkDetail {
+  index: number;
+  input: unknown;
+  state: 'queued' | 'running' | 'ok' | 'error';
+  result?: ChunkResult;
+  results: ResultDetail[];
 }
 
 /** Server-Sent Events on `GET /api/jobs/:id/events`. Event name → data. */
