@@ -1,13 +1,15 @@
-// The job page (`/jobs/:id`): status, progress, throughput and ETA, results, the job's error, downloads and Cancel,
-// kept live over SSE (or polling).
+// The job page (`/jobs/:id`): status, progress, throughput and ETA, verification, results with each chunk's details
+// (every result it received), the job's error, downloads and Cancel, kept live over SSE (or polling).
 import type { JobSummary } from '../../protocol/index.js';
 import { errorText, jobsApi } from '../shared/api.js';
 import { byId, setText } from '../shared/dom.js';
-import { formatAgo, formatDuration, formatRate, plural } from '../shared/format.js';
+import { formatAgo, formatCount, formatDuration, formatRate, plural } from '../shared/format.js';
+import { ChunkDetailView } from './chunk-detail.js';
 import { watchJob } from './live.js';
 import { updateProgressBar } from './progress-bar.js';
 import { averageRate, etaMs, finishedCount, isActive, jobIdFrom, ThroughputMeter } from './progress.js';
 import { ResultsTable } from './results-table.js';
+import { isReplicated, policyText, resultsPerVerified, verifiedText } from './verification.js';
 
 const pageError = byId('page-error');
 const cancelButton = byId<HTMLButtonElement>('cancel-button');
@@ -54,6 +56,21 @@ function render(): void {
     job.finishedAt ? `finished after ${formatDuration(Date.parse(job.finishedAt) - Date.parse(job.createdAt))}` : '',
   ].filter(Boolean);
   setText(byId('job-meta'), meta.join(' · '));
+  renderVerification(job);
+}
+
+function renderVerification(job: JobSummary): void {
+  const replicated = isReplicated(job.verification);
+  setText(byId('job-verified'), replicated ? verifiedText(job) : 'unverified');
+  setText(byId('verification-policy'), policyText(job.verification));
+  byId('verification-counts').hidden = !replicated;
+  setText(byId('count-valid'), formatCount(job.valid));
+  setText(byId('count-invalid'), formatCount(job.invalid));
+  setText(byId('count-inconclusive'), formatCount(job.inconclusive));
+  setText(byId('count-issued'), formatCount(job.resultsIssued));
+  const ratio = resultsPerVerified(job);
+  byId('ratio-item').hidden = ratio === undefined;
+  setText(byId('results-ratio'), ratio ?? '');
 }
 
 function rateLine(job: JobSummary, now: number): string {
@@ -70,13 +87,31 @@ function rateLine(job: JobSummary, now: number): string {
 
 function update(next: JobSummary): void {
   const grew = !job || finishedCount(next) !== finishedCount(job);
+  // The ticker re-renders the same summary every second; only real news may reload the open chunk.
+  const news = !job || JSON.stringify(next) !== JSON.stringify(job);
   job = next;
   meter.observe(Date.now(), finishedCount(next));
   render();
   if (grew) results?.chunksFinished();
+  if (news) detail?.changed();
 }
 
 let results: ResultsTable | undefined;
+let detail: ChunkDetailView | undefined;
+
+/** Opens the chunk detail view from a row's Details button, or from a click anywhere else on the row. */
+function openChunkFromClick(event: MouseEvent): void {
+  const target = event.target as Element;
+  const button = target.closest<HTMLElement>('[data-chunk-detail]');
+  if (button) {
+    detail?.open(Number(button.dataset.chunkDetail));
+    return;
+  }
+  // Links, disclosures and text being selected keep their own meaning.
+  if (target.closest('a, button, summary, details[open] pre') || getSelection()?.toString()) return;
+  const row = target.closest<HTMLElement>('tr[data-index]');
+  if (row) detail?.open(Number(row.dataset.index));
+}
 
 async function main(): Promise<void> {
   const id = jobIdFrom(location);
@@ -101,7 +136,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  results = new ResultsTable(id, {
+  results = new ResultsTable(id, job!.verification, {
     body: byId<HTMLTableSectionElement>('results-body'),
     empty: byId('results-empty'),
     prev: byId<HTMLButtonElement>('prev-page'),
@@ -109,6 +144,21 @@ async function main(): Promise<void> {
     info: byId('page-info'),
   });
   void results.load();
+
+  detail = new ChunkDetailView(id, job!.verification, {
+    dialog: byId<HTMLDialogElement>('chunk-detail'),
+    title: byId('chunk-detail-title'),
+    body: byId('chunk-detail-body'),
+    close: byId<HTMLButtonElement>('chunk-detail-close'),
+  });
+  byId('results-body').addEventListener('click', openChunkFromClick);
+  // `/jobs/<id>#chunk-7` opens with chunk 7's details (the address the dialog shows while open).
+  const openLinkedChunk = () => {
+    const linked = /^#chunk-(\d+)$/.exec(location.hash);
+    if (linked && Number(linked[1]) < job!.total) detail?.open(Number(linked[1]));
+  };
+  window.addEventListener('hashchange', openLinkedChunk);
+  openLinkedChunk();
 
   // The script is fetched the first time someone opens it.
   const sourceBox = byId('job-source');
@@ -139,10 +189,15 @@ async function main(): Promise<void> {
   if (job && isActive(job.status)) {
     const stop = watchJob(id, {
       progress: update,
-      chunks: (finished) => results?.chunksFinished(finished.map((r) => r.index)),
+      chunks: (finished) => {
+        const indexes = finished.map((r) => r.index);
+        results?.chunksFinished(indexes);
+        detail?.changed(indexes);
+      },
       end: (final) => {
         update(final);
         void results?.load();
+        detail?.refresh();
         stop();
         clearInterval(ticker);
       },

@@ -5,6 +5,7 @@ import { byId, h, setText } from '../shared/dom.js';
 import { formatAgo } from '../shared/format.js';
 import { progressBar } from './progress-bar.js';
 import { finishedCount } from './progress.js';
+import { isReplicated } from './verification.js';
 
 const REFRESH_MS = 3_000;
 const body = byId<HTMLTableSectionElement>('jobs-body');
@@ -22,6 +23,9 @@ function row(job: JobSummary, now: number): HTMLTableRowElement {
       { class: 'progress-cell' },
       progressBar(job, `${job.name}: ${finished} of ${job.total} chunks finished`),
       h('span', { class: 'hint' }, `${finished.toLocaleString()} / ${job.total.toLocaleString()}`, job.failed > 0 ? ` · ${job.failed.toLocaleString()} failed` : ''),
+      isReplicated(job.verification)
+        ? h('span', { class: 'hint', 'data-testid': 'job-row-verified' }, ` · verified ${job.verified.toLocaleString()}/${job.total.toLocaleString()}`)
+        : null,
     ),
     h('td', {}, h('time', { datetime: job.createdAt, title: new Date(job.createdAt).toLocaleString() }, formatAgo(job.createdAt, now))),
   );

@@ -1,6 +1,6 @@
 // The paged results table of the job page. Pages are cursors over chunk indexes (`offset` = first index to show), so a
 // page stays stable while other chunks finish; it reloads (throttled) when new results could land on it.
-import type { ChunkResult } from '../../protocol/index.js';
+import type { ChunkResult, VerificationPolicy } from '../../protocol/index.js';
 import { errorText, jobsApi } from '../shared/api.js';
 import { setText } from '../shared/dom.js';
 import { resultRow } from './results-view.js';
@@ -29,6 +29,7 @@ export class ResultsTable {
 
   constructor(
     private readonly jobId: string,
+    private readonly policy: VerificationPolicy,
     private readonly el: ResultsTableElements,
   ) {
     el.prev.addEventListener('click', () => this.goTo(this.history.pop() ?? 0));
@@ -96,7 +97,7 @@ export class ResultsTable {
     const { body, empty, prev, next, info } = this.el;
     // A reload must not close the traceback someone is reading.
     const open = new Set([...body.querySelectorAll('tr:has(details[open])')].map((row) => (row as HTMLElement).dataset.index));
-    body.replaceChildren(...this.shown.map(resultRow));
+    body.replaceChildren(...this.shown.map((result) => resultRow(result, this.policy)));
     for (const row of body.querySelectorAll<HTMLElement>('tr')) {
       if (open.has(row.dataset.index)) row.querySelector('details')?.setAttribute('open', '');
     }

@@ -1,13 +1,14 @@
 // How one finished chunk reads in the results table: the output (or printed text), and for errors a one-line summary
-// with the full traceback behind a disclosure.
-import type { ChunkResult } from '../../protocol/index.js';
+// with the full traceback behind a disclosure, and whether replicas verified it.
+import type { ChunkResult, ResultDetail, VerificationPolicy } from '../../protocol/index.js';
 import { h } from '../shared/dom.js';
-import { formatDuration } from '../shared/format.js';
+import { formatDuration, plural } from '../shared/format.js';
+import { isReplicated, verifiedCell } from './verification.js';
 
 const PREVIEW_CHARS = 240;
 
 /** The text shown for a result: its JSON output, or what it printed when there is no output (script mode). */
-export function outputText(result: ChunkResult): string {
+export function outputText(result: ChunkResult | ResultDetail): string {
   if (result.output !== undefined && result.output !== null) {
     return typeof result.output === 'string' ? result.output : JSON.stringify(result.output);
   }
@@ -27,30 +28,42 @@ export function preview(text: string, limit = PREVIEW_CHARS): { head: string; tr
   return { head, truncated: head.length < text.length };
 }
 
-function expandable(summary: string, full: string, className: string): HTMLElement {
+export function expandable(summary: string, full: string, className: string): HTMLElement {
   return h('details', { class: className }, h('summary', {}, summary), h('pre', {}, full));
 }
 
-/** One `<tr>` of the results table. */
-export function resultRow(result: ChunkResult): HTMLTableRowElement {
-  let cell: Node;
+/** A result's output, or for an error its one-line summary with the traceback and captured output behind it. */
+export function outputCell(result: ChunkResult | (ResultDetail & { status: 'ok' | 'error' })): Node {
   if (result.status === 'error') {
     const details = [result.error ?? '', result.stderr ? `\n--- stderr ---\n${result.stderr}` : '', result.stdout ? `\n--- stdout ---\n${result.stdout}` : '']
       .join('')
       .trim();
-    cell = expandable(errorSummary(result.error), details || 'failed without an error message', 'traceback');
-  } else {
-    const text = outputText(result);
-    const { head, truncated } = preview(text);
-    cell = truncated ? expandable(head + ' …', text, 'output-more') : h('code', { class: 'output' }, text === '' ? '(no output)' : text);
+    return expandable(errorSummary(result.error), details || 'failed without an error message', 'traceback');
   }
-  const attempts = result.attempts && result.attempts > 1 ? h('span', { class: 'hint' }, ` · ${result.attempts} attempts`) : null;
+  const text = outputText(result);
+  const { head, truncated } = preview(text);
+  return truncated ? expandable(head + ' …', text, 'output-more') : h('code', { class: 'output' }, text === '' ? '(no output)' : text);
+}
+
+/** One `<tr>` of the results table; its Details button (or a click on the row) opens the chunk detail view. */
+export function resultRow(result: ChunkResult, policy: VerificationPolicy): HTMLTableRowElement {
+  const verified = verifiedCell(result, policy);
+  // Replicated chunks always take several results; only extra ones (retries, tie-breakers) are worth a note.
+  const expected = isReplicated(policy) ? policy.replicas : 1;
+  const word = isReplicated(policy) ? 'result' : 'attempt';
+  const attempts = result.attempts && result.attempts > expected ? h('span', { class: 'hint' }, ` · ${plural(result.attempts, word)}`) : null;
   return h(
     'tr',
-    { 'data-testid': 'result-row', 'data-index': result.index, 'data-status': result.status },
+    { 'data-testid': 'result-row', 'data-index': result.index, 'data-status': result.status, class: 'result-row' },
     h('td', { class: 'num' }, result.index),
     h('td', {}, h('span', { class: `badge badge-${result.status}` }, result.status), attempts),
-    h('td', { class: 'output-cell' }, cell),
+    h('td', { 'data-testid': 'result-verified', class: `verified tone-${verified.tone}`, title: verified.title }, verified.text),
+    h('td', { class: 'output-cell' }, outputCell(result)),
     h('td', { class: 'num' }, result.durationMs === undefined ? '—' : formatDuration(result.durationMs)),
+    h(
+      'td',
+      { class: 'detail-cell' },
+      h('button', { type: 'button', class: 'button button-small', 'data-chunk-detail': result.index, 'aria-label': `Details of chunk ${result.index}` }, 'Details'),
+    ),
   );
 }

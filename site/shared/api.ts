@@ -1,5 +1,5 @@
 // The site's one way to call the coordinator: JSON in, JSON out, and `{ error: { code, message } }` turned into ApiError.
-import type { ChunkResult, ErrorBody, JobSource, JobSubmission, JobSummary } from '../../protocol/index.js';
+import type { ChunkDetail, ChunkResult, ErrorBody, JobSource, JobSubmission, JobSummary } from '../../protocol/index.js';
 
 /** A failed API call. `status` 0 means the coordinator could not be reached at all. */
 export class ApiError extends Error {
@@ -78,7 +78,12 @@ export const jobsApi = {
   /** Up to `limit` finished results with index >= `offset`, in index order. */
   results: (id: string, offset: number, limit: number) =>
     requestJson<ChunkResult[]>(fetch, 'GET', `${jobPath(id)}/results?format=json&offset=${offset}&limit=${limit}`),
+  /** One chunk with every result (replica) it received, for the chunk detail view. */
+  chunk: (id: string, index: number) => requestJson<ChunkDetail>(fetch, 'GET', `${jobPath(id)}/chunks/${index}`),
   resultsUrl: (id: string, format?: 'json' | 'csv') => `${jobPath(id)}/results${format ? `?format=${format}` : ''}`,
   eventsUrl: (id: string) => `${jobPath(id)}/events`,
   pageUrl: (id: string) => `/jobs/${encodeURIComponent(id)}`,
 };
+
+/** Where an attachment's bytes are served: `blobUrl('sha256:ab…')` → `/api/blobs/sha256:ab…`. */
+export const blobUrl = (sha256: string): string => `/api/blobs/${encodeURIComponent(sha256).replace('%3A', ':')}`;

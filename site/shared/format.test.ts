@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatDuration, formatRate } from './format.js';
+import { formatAgo, formatBytes, formatDuration, formatRate } from './format.js';
 
 describe('formatDuration', () => {
   it('picks a readable unit', () => {
@@ -28,5 +28,15 @@ describe('formatAgo', () => {
     expect(formatAgo('2024-01-01T11:59:50Z', now)).toBe('just now');
     expect(formatAgo('2024-01-01T11:55:00Z', now)).toBe('5 min ago');
     expect(formatAgo('2024-01-01T09:00:00Z', now)).toBe('3 h ago');
+  });
+});
+
+describe('formatBytes', () => {
+  it('uses binary units with about two significant digits', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(812)).toBe('812 B');
+    expect(formatBytes(4_300)).toBe('4.2 KiB');
+    expect(formatBytes(13 * 1024 * 1024 + 5)).toBe('13 MiB');
+    expect(formatBytes(-1)).toBe('—');
   });
 });

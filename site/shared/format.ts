@@ -43,3 +43,17 @@ export function formatAgo(iso: string, now: number): string {
   if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
   return new Date(then).toLocaleDateString();
 }
+
+/** A size in bytes at a readable unit: "812 B", "4.2 KiB", "13 MiB". */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (unit === 0) return `${value} B`;
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}

@@ -6,6 +6,7 @@ import { byId, h, setText } from '../shared/dom.js';
 import { plural } from '../shared/format.js';
 import { enableCodeEditing } from './editor.js';
 import { formatInputs, parseInputs, type ParsedInputs } from './inputs.js';
+import { verificationFieldOf, verificationFields, type VerificationField } from './verification.js';
 
 const form = byId<HTMLFormElement>('submit-form');
 const exampleSelect = byId<HTMLSelectElement>('example-select');
@@ -18,6 +19,15 @@ const timeoutInput = byId<HTMLInputElement>('timeout-input');
 const entryInput = byId<HTMLInputElement>('entry-input');
 const submitButton = byId<HTMLButtonElement>('submit-button');
 const submitError = byId('submit-error');
+const verificationSection = byId<HTMLDetailsElement>('verification-fields');
+const replicasInput = byId<HTMLInputElement>('replicas-input');
+const quorumInput = byId<HTMLInputElement>('quorum-input');
+const validationSelect = byId<HTMLSelectElement>('validation-select');
+const absInput = byId<HTMLInputElement>('tolerance-abs-input');
+const relInput = byId<HTMLInputElement>('tolerance-rel-input');
+const adaptiveInput = byId<HTMLInputElement>('adaptive-input');
+const maxResultsInput = byId<HTMLInputElement>('max-results-input');
+const maxErrorsInput = byId<HTMLInputElement>('max-errors-input');
 
 enableCodeEditing(sourceInput);
 
@@ -78,6 +88,36 @@ inputsInput.addEventListener('input', () => {
   countTimer = setTimeout(updateInputsCount, inputsInput.value.length > 100_000 ? 300 : 60);
 });
 
+// --- Verification ----------------------------------------------------------------------------------------------------
+
+/** The boxes that an issue about each verification field is shown on. */
+const verificationBoxes: Record<VerificationField, HTMLElement[]> = {
+  replicas: [replicasInput],
+  quorum: [quorumInput],
+  validation: [absInput, relInput],
+  'validation.abs': [absInput],
+  'validation.rel': [relInput],
+  adaptive: [adaptiveInput],
+  maxResults: [maxResultsInput],
+  maxErrors: [maxErrorsInput],
+};
+
+function updateVerificationHints(): void {
+  byId('tolerance-fields').hidden = validationSelect.value !== 'tolerance';
+  // The quorum defaults to the replicas; the empty box says so.
+  const replicas = replicasInput.value.trim();
+  quorumInput.placeholder = replicas === '' ? 'same as replicas' : `${replicas} (same as replicas)`;
+}
+validationSelect.addEventListener('change', updateVerificationHints);
+replicasInput.addEventListener('input', updateVerificationHints);
+for (const box of Object.values(verificationBoxes).flat()) box.addEventListener('input', () => box.removeAttribute('aria-invalid'));
+
+/** Marks the verification boxes an error is about, and opens the section so they can be seen. */
+function markVerificationIssue(field: VerificationField): void {
+  verificationSection.open = true;
+  for (const box of verificationBoxes[field]) box.setAttribute('aria-invalid', 'true');
+}
+
 // --- Submit ----------------------------------------------------------------------------------------------------------
 
 function showError(message: string): void {
@@ -99,6 +139,29 @@ function buildSubmission(): { ok: true; body: JobSubmission } | { ok: false; err
   if (timeoutInput.value.trim() !== '' && (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 86_400)) {
     return { ok: false, error: 'The timeout must be between 0.1 and 86,400 seconds (24 hours).' };
   }
+  for (const box of Object.values(verificationBoxes).flat()) box.removeAttribute('aria-invalid');
+  // A number box holding something that is not a number reads as empty; say so instead of sending the default.
+  const unreadable = (Object.entries(verificationBoxes) as [VerificationField, HTMLElement[]][]).find(
+    ([, boxes]) => boxes.length === 1 && boxes[0] instanceof HTMLInputElement && boxes[0].validity.badInput && !boxes[0].closest('[hidden]'),
+  );
+  if (unreadable) {
+    markVerificationIssue(unreadable[0]);
+    return { ok: false, error: `${unreadable[0]}: must be a number` };
+  }
+  const verification = verificationFields({
+    replicas: replicasInput.value,
+    quorum: quorumInput.value,
+    validation: validationSelect.value === 'tolerance' ? 'tolerance' : 'exact',
+    abs: absInput.value,
+    rel: relInput.value,
+    adaptive: adaptiveInput.checked,
+    maxResults: maxResultsInput.value,
+    maxErrors: maxErrorsInput.value,
+  });
+  if (!verification.ok) {
+    markVerificationIssue(verification.field);
+    return { ok: false, error: verification.error };
+  }
   const name = nameInput.value.trim();
   const description = descriptionInput.value.trim();
   const entry = entryInput.value.trim();
@@ -110,10 +173,17 @@ function buildSubmission(): { ok: true; body: JobSubmission } | { ok: false; err
     ...(description ? { description } : {}),
     ...(entry ? { entry } : {}),
     ...(timeoutInput.value.trim() !== '' ? { timeoutMs: Math.round(seconds * 1000) } : {}),
+    ...verification.fields,
   };
   // The coordinator validates with the same schema; checking here gives the same message without a round trip.
   const checked = JobSubmission.safeParse(candidate);
-  if (!checked.success) return { ok: false, error: describeIssues(checked.error) };
+  if (!checked.success) {
+    for (const issue of checked.error.issues) {
+      const field = verificationFieldOf(issue.path);
+      if (field) markVerificationIssue(field);
+    }
+    return { ok: false, error: describeIssues(checked.error) };
+  }
   return { ok: true, body: checked.data };
 }
 
@@ -139,3 +209,4 @@ form.addEventListener('submit', async (event) => {
 });
 
 updateInputsCount();
+updateVerificationHints();
