@@ -96,6 +96,7 @@ test('two replicas per chunk are verified by different contributors, on the API 
   await expect(dialog).toBeVisible();
   await expect(dialog.getByRole('heading', { name: 'Chunk 3' })).toBeVisible();
   const rows = dialog.locator('[data-testid="chunk-result"][data-verdict="valid"]');
+  await expect(dialog.locator('[data-testid="chunk-result"][data-canonical="yes"]')).toHaveCount(1);
   await expect(rows.first()).toBeVisible();
   expect(await rows.count()).toBeGreaterThanOrEqual(2);
   const shown = await rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-contributor')));

@@ -320,6 +320,8 @@ export interface ChunkDetail {
   input: unknown;
   state: 'queued' | 'running' | 'ok' | 'error';
   result?: ChunkResult;
+  /** The lease id of the result chosen as canonical, once the chunk is settled successfully. */
+  canonical?: string;
   results: ResultDetail[];
 }
 

@@ -118,7 +118,7 @@ export class ChunkDetailView {
         : h('p', { class: 'hint' }, 'None yet: no result has met the quorum.'),
       h('h3', {}, 'Results received'),
       detail.results.length
-        ? h('ol', { class: 'replica-list' }, ...detail.results.map(replicaItem))
+        ? h('ol', { class: 'replica-list' }, ...detail.results.map((result) => replicaItem(result, result.leaseId === detail.canonical)))
         : h('p', { class: 'hint' }, 'None yet.'),
     );
     this.el.body.querySelectorAll('details').forEach((d, i) => {
@@ -133,7 +133,7 @@ function block(text: string): HTMLElement {
   return truncated ? expandable(head + ' …', text, 'output-more block') : h('pre', { class: 'code-block detail-block' }, text);
 }
 
-function replicaItem(result: ResultDetail): HTMLLIElement {
+function replicaItem(result: ResultDetail, canonical: boolean): HTMLLIElement {
   const tone = result.state === 'ok' ? verdictTone(result.validation) : result.state === 'running' ? 'muted' : 'error';
   const verdict = result.state === 'ok' || result.validation !== 'pending' ? result.validation : undefined;
   const timing = [
@@ -156,6 +156,7 @@ function replicaItem(result: ResultDetail): HTMLLIElement {
       'data-contributor': result.contributor,
       'data-verdict': result.validation,
       'data-state': result.state,
+      'data-canonical': canonical ? 'yes' : 'no',
     },
     h(
       'div',
@@ -164,6 +165,7 @@ function replicaItem(result: ResultDetail): HTMLLIElement {
       h('code', { class: 'contributor', title: 'anonymised contributor id' }, result.contributor),
       h('span', { class: `badge badge-${result.state}` }, resultStateText(result.state)),
       verdict ? h('span', { class: `badge verdict tone-${verdictTone(result.validation)}` }, verdict) : null,
+      canonical ? h('span', { class: 'badge canonical', title: 'this result is the chunk’s answer' }, 'canonical') : null,
       h('span', { class: 'hint' }, timing.join(' · ')),
     ),
     body ? h('div', { class: 'output-cell replica-output' }, body) : null,

@@ -327,6 +327,7 @@ export class EngineStore implements Store {
       results: this.repo.replicas(jobId, index).sort((a, b) => a.attempt - b.attempt).map(toResultDetail),
     };
     if (chunk.state !== 'open') detail.result = toChunkResult(chunk);
+    if (chunk.canonical) detail.canonical = chunk.canonical;
     return detail;
   }
 

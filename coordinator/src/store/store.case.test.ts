@@ -359,6 +359,7 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
         [2, 'wrong', 'invalid'],
         [3, 'right', 'valid'],
       ]);
+      expect(detail!.canonical).toBe(la.leaseId);
       const anonymous = detail!.results.map((r) => r.contributor);
       expect(new Set(anonymous).size).toBe(3);
       expect(anonymous).not.toContain(a);
