@@ -11,7 +11,9 @@ import { defaultConfig, type CoordinatorConfig } from './config.js';
 import { JobNotices } from './events.js';
 import { limitBodySize } from './http/body.js';
 import { errorBody, handleError } from './http/errors.js';
+import { PythonPackages } from './packages/python-packages.js';
 import { blobRoutes } from './routes/blobs.js';
+import { packageRoutes } from './routes/packages.js';
 import { contributorRoutes } from './routes/contributors.js';
 import { jobRoutes } from './routes/jobs.js';
 import { siteRoutes } from './routes/site.js';
@@ -23,6 +25,8 @@ export interface AppDeps {
   config: CoordinatorConfig;
   notices: JobNotices;
   blobs: BlobStore;
+  /** The package source job `packages` load from (--python-packages), scanned once at start. */
+  pythonPackages: PythonPackages;
 }
 
 export interface AppOptions {
@@ -42,6 +46,7 @@ export function createApp(options: AppOptions) {
     config,
     notices: options.notices ?? new JobNotices(),
     blobs: options.blobs ?? new BlobStore(mkdtempSync(join(tmpdir(), 'idle-sense-blobs-')), config.maxBlobBytes),
+    pythonPackages: PythonPackages.open(config.pythonPackagesDir),
   };
   const app = new Hono();
   app.onError(handleError);
@@ -66,6 +71,7 @@ export function createApp(options: AppOptions) {
   app.route('/api/jobs', jobRoutes(deps));
   app.route('/api/contributors', contributorRoutes(deps));
   app.route('/api/blobs', blobRoutes(deps));
+  app.route('/python-packages', packageRoutes(deps.pythonPackages));
   app.all('/api/*', (c) => c.json(errorBody(ErrorCode.NotFound, errorMessage(ErrorCode.NotFound, `${c.req.method} ${c.req.path}`)), 404));
   app.route('/', siteRoutes(deps));
   return { app, deps };

@@ -5,6 +5,7 @@ import type { ChunkRun } from '../../wasm-runtimes/runtime.js';
 import { ContributorClient } from './coordinator-client.js';
 import { Contributor, describeCoordinator, describeThread, toReport, type ChunkThread } from './contributor.js';
 import { memoryIdentityStore, type IdentityStore } from './identity.js';
+import { memoryOutbox } from './outbox.js';
 
 const JOB: JobSpec = { id: 'j1', name: 'Squares', runtime: 'python', source: 'def main(x): return x * x', timeoutMs: 60_000 };
 
@@ -34,8 +35,18 @@ class FakeCoordinator {
     return credentials;
   }
 
+  blobs = new Map<string, Uint8Array>();
+  /** Order of blob uploads and reports, to check attachments go first. */
+  calls: string[] = [];
+
   fetch = async (url: string, init?: RequestInit): Promise<Response> => {
     if (this.down) throw new TypeError('fetch failed');
+    if (url.startsWith('/api/blobs/')) {
+      const name = decodeURIComponent(url.slice('/api/blobs/'.length));
+      this.blobs.set(name, init!.body as Uint8Array);
+      this.calls.push(`blob ${name}`);
+      return json(201, { name, size: (init!.body as Uint8Array).byteLength });
+    }
     const body = init?.body ? JSON.parse(String(init.body)) : undefined;
     if (url === '/api/contributors') {
       this.registrations++;
@@ -57,6 +68,7 @@ class FakeCoordinator {
         this.heartbeats.push(body.leases.map((l: { leaseId: string }) => l.leaseId));
         return json(200, { leases: body.leases.map((l: { leaseId: string }) => ({ leaseId: l.leaseId, state: this.leaseState(l.leaseId) })) });
       case 'results':
+        this.calls.push(`report ${body.results.map((r: ResultReport) => r.leaseId).join(',')}`);
         this.reports.push(body.results);
         return json(200, { results: body.results.map((r: ResultReport) => ({ leaseId: r.leaseId, outcome: 'accepted' })) });
     }
@@ -74,14 +86,29 @@ const json = (status: number, body: unknown) => new Response(JSON.stringify(body
 class FakeThread implements ChunkThread {
   interrupted = 0;
   disposed = false;
+  suspended = false;
+  recycles = 0;
+  chunksRun = 0;
   inputs: unknown[] = [];
   private current?: (run: ChunkRun) => void;
 
   constructor(private readonly startResult: Promise<void> = Promise.resolve()) {}
 
   start = () => this.startResult;
+  suspend = () => {
+    this.suspended = true;
+    return true;
+  };
+  resume = () => {
+    this.suspended = false;
+  };
+  recycle = async () => {
+    this.recycles++;
+    this.chunksRun = 0;
+  };
   run = (_job: JobSpec, input: unknown) => {
     this.inputs.push(input);
+    this.chunksRun++;
     return new Promise<ChunkRun>((resolve) => (this.current = resolve));
   };
   interrupt = () => {
@@ -96,8 +123,8 @@ class FakeThread implements ChunkThread {
     return this.current !== undefined;
   }
 
-  finish(output: unknown = 'done', durationMs = 100): void {
-    this.settle({ ok: true, output, stdout: '', stderr: '', durationMs });
+  finish(output: unknown = 'done', durationMs = 100, files?: ChunkRun['files']): void {
+    this.settle({ ok: true, output, stdout: '', stderr: '', durationMs, ...(files ? { files } : {}) });
   }
 
   fail(error: string): void {
@@ -115,7 +142,9 @@ let coordinator: FakeCoordinator;
 let threads: FakeThread[];
 let identity: IdentityStore;
 
-function contributor(options: { random?: () => number; threadFactory?: () => FakeThread } = {}): Contributor {
+function contributor(
+  options: { random?: () => number; threadFactory?: () => FakeThread } & Partial<ConstructorParameters<typeof Contributor>[0]> = {},
+): Contributor {
   const createThread =
     options.threadFactory ??
     (() => {
@@ -123,12 +152,16 @@ function contributor(options: { random?: () => number; threadFactory?: () => Fak
       threads.push(thread);
       return thread;
     });
+  const { threadFactory: _, ...rest } = options;
   return new Contributor({
-    api: new ContributorClient(coordinator.fetch, identity),
+    api: new ContributorClient((url, init) => coordinator.fetch(url, init), identity),
     createThread,
+    ...rest,
     random: options.random ?? (() => 0.5),
   });
 }
+
+const realSetTimeout = globalThis.setTimeout;
 
 /** Lets timers up to `ms` fire and every promise chain they start settle. */
 const advance = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
@@ -367,5 +400,182 @@ describe('toReport', () => {
 
   it('sends output even when it is falsy', () => {
     expect(toReport(lease, { ok: true, output: 0, stdout: '', stderr: '', durationMs: 1 })).toMatchObject({ status: 'ok', output: 0 });
+  });
+});
+
+describe('Contributor outbox', () => {
+  it('keeps a finished result until the coordinator answers, and a new session (a reload) sends what is left', async () => {
+    const outbox = memoryOutbox();
+    coordinator.addChunks(1);
+    const first = contributor({ outbox });
+    first.start(1);
+    await advance();
+    coordinator.down = true;
+    threads[0].finish(42);
+    await advance(5_000);
+    expect([...outbox.entries.keys()]).toEqual(['l0']);
+    expect(first.snapshot().unreported).toBe(1);
+    first.dispose(); // the tab is closed (or crashes) while offline
+
+    coordinator.down = false;
+    const second = contributor({ outbox });
+    await second.restore();
+    expect(coordinator.reportedLeases()).toEqual(['l0']);
+    expect(coordinator.reports[0][0]).toMatchObject({ leaseId: 'l0', status: 'ok', output: 42 });
+    expect(outbox.entries.size).toBe(0);
+    expect(second.snapshot().unreported).toBe(0);
+  });
+
+  it('re-sends after an outage with backoff, and at once when nudged (back online)', async () => {
+    const outbox = memoryOutbox();
+    coordinator.addChunks(1);
+    coordinator.retryAfterMs = 600_000;
+    const c = contributor({ outbox, random: () => 1 });
+    c.start(1);
+    await advance();
+    coordinator.down = true;
+    threads[0].finish('x');
+    await advance(100 + 1_000 + 2_000 + 4_000 + 100); // three failed attempts
+    expect(coordinator.reports).toEqual([]);
+    coordinator.down = false;
+    c.nudge();
+    await advance();
+    expect(coordinator.reportedLeases()).toEqual(['l0']);
+    expect(outbox.entries.size).toBe(0);
+  });
+
+  it('uploads attachments as blobs before the report that names them', async () => {
+    coordinator.addChunks(1);
+    const c = contributor();
+    c.start(1);
+    await advance();
+    threads[0].finish('ok', 10, [{ name: 'out.txt', size: 5, bytes: new TextEncoder().encode('hello') }]);
+    // Hashing (crypto.subtle) completes on the real clock, not the fake one.
+    for (let i = 0; i < 100 && coordinator.calls.length < 2; i++) {
+      await new Promise((resolve) => realSetTimeout(resolve, 5));
+      await advance(150);
+    }
+    const sha = 'sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824';
+    expect(coordinator.calls).toEqual([`blob ${sha}`, 'report l0']);
+    expect(coordinator.reports[0][0].attachments).toEqual([{ name: 'out.txt', sha256: sha, size: 5 }]);
+    void c;
+  });
+});
+
+describe('Contributor controls', () => {
+  it('a pause suspends running chunks and stops leasing; resuming continues them and leases again', async () => {
+    coordinator.addChunks(3);
+    const c = contributor();
+    c.start(2);
+    await advance();
+    c.setPauseReasons(['the computer is running on battery']);
+    expect(threads.map((t) => t.suspended)).toEqual([true, true]);
+    expect(c.snapshot().paused).toEqual(['the computer is running on battery']);
+    const leases = coordinator.leaseRequests.length;
+    threads[0].finish(); // a thread without suspend support would still finish its chunk
+    await advance(60_000);
+    expect(coordinator.leaseRequests).toHaveLength(leases); // paused: no new work
+    expect(coordinator.heartbeats.length).toBeGreaterThan(0); // but the running lease is kept alive
+
+    c.setPauseReasons([]);
+    expect(threads.map((t) => t.suspended)).toEqual([false, false]);
+    await advance(10);
+    expect(coordinator.leaseRequests).toHaveLength(leases + 1);
+    expect(threads[0].inputs).toEqual([0, 2]);
+  });
+
+  it('a long pause gives running chunks back', async () => {
+    coordinator.addChunks(1);
+    const c = contributor({ pauseGiveBackMs: 60_000 });
+    c.start(1);
+    await advance();
+    c.setPauseReasons(['the CPU is under serious pressure']);
+    await advance(61_000);
+    expect(threads[0].interrupted).toBe(1);
+    expect(coordinator.reportedLeases()).toEqual([]);
+  });
+
+  it('"finish, then stop": leases nothing more, reports the running chunks, then stops', async () => {
+    coordinator.addChunks(5);
+    const c = contributor();
+    c.start(2);
+    await advance();
+    c.finishThenStop();
+    expect(c.snapshot().state).toBe('finishing');
+    threads[0].finish('a');
+    await advance(300);
+    expect(c.snapshot().state).toBe('finishing');
+    threads[1].finish('b');
+    await advance(300);
+    expect(coordinator.reportedLeases().sort()).toEqual(['l0', 'l1']);
+    expect(coordinator.leaseRequests).toEqual([2]);
+    expect(c.snapshot().state).toBe('stopped');
+    expect(threads.map((t) => t.interrupted)).toEqual([0, 0]);
+  });
+
+  it('"finish, then stop" while the coordinator is down backs off instead of retrying in a loop', async () => {
+    coordinator.addChunks(1);
+    const requests: string[] = [];
+    const reachable = coordinator.fetch;
+    coordinator.fetch = (url, init) => {
+      requests.push(url);
+      return reachable(url, init);
+    };
+    const c = contributor({ random: () => 1 });
+    c.start(1);
+    await advance();
+    c.finishThenStop();
+    coordinator.down = true;
+    threads[0].finish('x');
+    const before = requests.length;
+    await advance(10_000);
+    expect(requests.length - before).toBeLessThanOrEqual(5); // 0.1 s, then 1, 2, 4 s backoff
+    expect(c.snapshot().state).toBe('finishing');
+    coordinator.down = false;
+    await advance(30_000);
+    expect(coordinator.reportedLeases()).toEqual(['l0']);
+    expect(c.snapshot().state).toBe('stopped');
+  });
+
+  it('restarts a worker after the configured number of chunks', async () => {
+    coordinator.addChunks(3);
+    const c = contributor({ limits: { recycleAfterChunks: 2 } });
+    c.start(1);
+    await advance();
+    threads[0].finish();
+    await advance();
+    expect(threads[0].recycles).toBe(0);
+    threads[0].finish();
+    await advance();
+    expect(threads[0].recycles).toBe(1);
+    expect(c.snapshot().threads[0]).toMatchObject({ recycled: 1, phase: 'running', chunkIndex: 2 });
+  });
+
+  it('pauses leasing while storage is short, saying why', async () => {
+    coordinator.addChunks(1);
+    let short: string | undefined = 'storage almost full';
+    const c = contributor({ beforeLease: async () => short });
+    c.start(1);
+    await advance();
+    expect(coordinator.leaseRequests).toEqual([]);
+    expect(c.snapshot().paused).toEqual(['storage almost full']);
+    short = undefined;
+    await advance(61_000);
+    expect(coordinator.leaseRequests).toEqual([1]);
+    expect(c.snapshot().paused).toEqual([]);
+  });
+
+  it('counts lifetime history across sessions', async () => {
+    let saved = { chunks: 10, cpuMs: 1_000 };
+    const history = { load: async () => saved, save: async (t: typeof saved) => void (saved = t) };
+    coordinator.addChunks(1);
+    const c = contributor({ history });
+    await c.restore();
+    c.start(1);
+    await advance();
+    threads[0].finish('x', 250);
+    await advance(3_000);
+    expect(c.snapshot().lifetime).toEqual({ chunks: 11, cpuMs: 1_250 });
+    expect(saved).toEqual({ chunks: 11, cpuMs: 1_250 });
   });
 });

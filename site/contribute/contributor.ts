@@ -2,25 +2,39 @@
 // heartbeat running leases. The page talks to the coordinator; threads (Web Workers running Pyodide) never hold credentials.
 //
 // Three activities share the thread slots:
-//   lease loop  — while a thread is idle: ask for up to (idle threads) chunks in one request, hand them out;
-//                 no work → wait retryAfterMs (jittered); coordinator failing → exponential backoff (capped at 30 s).
-//   reporting   — a finished chunk is queued and sent within ~100 ms, batched with others finishing meanwhile.
+//   lease loop  — while a thread is idle and nothing pauses the tab: ask for up to (idle threads) chunks in one
+//                 request, hand them out; no work → wait retryAfterMs (jittered); coordinator failing → exponential
+//                 backoff (capped at 30 s).
+//   reporting   — a finished chunk goes to the outbox (IndexedDB) first, then is sent within ~100 ms, batched with
+//                 others; its attachments are uploaded as blobs before its report. It leaves the outbox only once
+//                 the coordinator has answered for it, so reloads, crashes and outages lose nothing.
 //   heartbeat   — every 10 s, extend running leases; a lease that is no longer active gets its thread interrupted.
-import type { ChunkRun, RuntimeOptions } from '../../wasm-runtimes/runtime.js';
+//
+// Pauses (only-when-idle, battery, heat, low storage) suspend running chunks where they stand and stop leasing; a
+// pause longer than `pauseGiveBackMs` gives the running chunks back. "Finish, then stop" lets running chunks end.
+import type { ChunkContext, ChunkRun, RuntimeOptions } from '../../wasm-runtimes/runtime.js';
 import type { JobSpec, Lease, ResultReport } from '../../protocol/index.js';
 import { ApiError, errorText } from '../shared/api.js';
 import { backoffDelay, jittered, sleep } from './backoff.js';
 import type { ContributorApi } from './coordinator-client.js';
+import { memoryOutbox, type Outbox, type OutboxEntry } from './outbox.js';
+import { toAttachments, type AttachmentData, type Workspaces } from './workspace.js';
 
 /** The part of RuntimeThread (wasm-runtimes/python/thread.ts) the loop uses; tests pass fakes. */
 export interface ChunkThread {
   start(options: RuntimeOptions): Promise<void>;
-  run(job: JobSpec, input: unknown): Promise<ChunkRun>;
+  run(job: JobSpec, input: unknown, context?: ChunkContext): Promise<ChunkRun>;
   interrupt(): void;
   dispose(): void;
   /** Optional memory recycling: Pyodide's heap never shrinks, so a thread that grew too large is restarted. */
   memoryBytes?(): number | Promise<number>;
   recycle?(): Promise<void>;
+  /** Chunks run by the current worker, for recycling after a number of chunks. */
+  readonly chunksRun?: number;
+  /** Suspends running chunks in place (false: not possible here, chunks run on). */
+  suspend?(): boolean;
+  resume?(): void;
+  setCpuLimit?(percent: number): void;
 }
 
 export type ThreadPhase = 'loading' | 'idle' | 'running' | 'stopping' | 'error';
@@ -29,7 +43,14 @@ export type ThreadPhase = 'loading' | 'idle' | 'running' | 'stopping' | 'error';
 export interface ThreadView {
   phase: ThreadPhase;
   jobName?: string;
+  jobDescription?: string;
   chunkIndex?: number;
+  /** When the current chunk started (epoch ms). */
+  startedAt?: number;
+  /** WebAssembly memory of the thread's worker after its last chunk. */
+  memoryBytes?: number;
+  /** Workers this thread replaced (memory ceiling, chunk count, crashes are not counted). */
+  recycled: number;
   error?: string;
 }
 
@@ -45,19 +66,48 @@ export interface ContributorTotals {
   done: number;
   /** Chunks whose script failed (exception, timeout, crash...). */
   errors: number;
-  /** Time spent running chunks, summed over threads. */
+  /** Time spent computing chunks (paused time excluded), summed over threads. */
   cpuMs: number;
   /** Results the coordinator did not store (lease expired, job cancelled). */
   rejected: number;
 }
 
+/** Local history only: what this browser has given, over all sessions. */
+export interface LifetimeTotals {
+  chunks: number;
+  cpuMs: number;
+}
+
+export interface HistoryStore {
+  load(): Promise<LifetimeTotals>;
+  save(totals: LifetimeTotals): Promise<void>;
+}
+
+export type ContributorState = 'stopped' | 'running' | 'finishing' | 'stopping';
+
 export interface ContributorSnapshot {
-  state: 'stopped' | 'running' | 'stopping';
+  /** `finishing`: no new chunks, running ones end normally, then `stopped`. */
+  state: ContributorState;
+  /** Why the tab is not computing right now (empty while it may compute). */
+  paused: string[];
   threads: ThreadView[];
   totals: ContributorTotals;
+  lifetime: LifetimeTotals;
   coordinator: CoordinatorView;
-  /** Results finished but not yet accepted by the coordinator. */
+  /** Results finished but not yet accepted by the coordinator (the outbox). */
   unreported: number;
+}
+
+/** Per-thread limits, changeable while contributing. */
+export interface ThreadLimits {
+  /** Percent of one core per thread (100: no limit). */
+  cpuLimit: number;
+  /** Replace a worker after its chunk when its WebAssembly memory exceeds this. */
+  recycleAboveBytes: number;
+  /** Replace a worker after this many chunks. */
+  recycleAfterChunks: number;
+  /** Most bytes a chunk may write under /work/out/. */
+  maxOutputBytes: number;
 }
 
 export interface ContributorOptions {
@@ -73,13 +123,29 @@ export interface ContributorOptions {
   reportDelayMs?: number;
   /** Pause when the coordinator has no work and does not say how long to wait. */
   noWorkDelayMs?: number;
-  /** Restart a thread's runtime after a chunk when its memory exceeds this (default 1 GiB). */
-  recycleAboveBytes?: number;
+  limits?: Partial<ThreadLimits>;
+  /** Where finished results wait for the coordinator's answer (default: memory only). */
+  outbox?: Outbox;
+  /** Fresh directories for chunk workspaces (default: none; the runtime then uses memory). */
+  workspaces?: Workspaces;
+  history?: HistoryStore;
+  /** Asked before each lease request; a returned reason pauses leasing for a minute (e.g. storage almost full). */
+  beforeLease?: () => Promise<string | undefined>;
+  /** A pause longer than this gives running chunks back to the coordinator (default 10 min). */
+  pauseGiveBackMs?: number;
 }
+
+export const DEFAULT_LIMITS: ThreadLimits = {
+  cpuLimit: 100,
+  recycleAboveBytes: 1024 ** 3,
+  recycleAfterChunks: 1000,
+  maxOutputBytes: 32 * 1024 * 1024,
+};
 
 interface Work {
   lease: Lease;
   job: JobSpec;
+  startedAt: number;
   /** Set when the lease stopped being ours (cancelled, expired, Stop pressed): the result is dropped, not reported. */
   abandoned: boolean;
 }
@@ -89,13 +155,21 @@ interface Slot {
   phase: ThreadPhase;
   work?: Work;
   error?: string;
+  memoryBytes?: number;
+  recycled: number;
+}
+
+interface Pending {
+  entry: OutboxEntry;
+  bytes: number;
 }
 
 /** Most results in one report request, and a soft cap on its size (stdout can be large). */
 const REPORT_BATCH_MAX = 64;
 const REPORT_BATCH_BYTES = 4 * 1024 * 1024;
+const STORAGE_RECHECK_MS = 60_000;
 
-/** Resolves every waiter when notified: the lease loop sleeps on it until a thread becomes idle. */
+/** Resolves every waiter when notified: the lease loop sleeps on it until a thread becomes idle or a pause ends. */
 class Wakeup {
   private waiters: (() => void)[] = [];
 
@@ -122,29 +196,43 @@ class Wakeup {
  * Example:
  * ```ts
  * const contributor = new Contributor({ api: new ContributorClient(fetch, browserIdentityStore()), createThread, onChange: render });
+ * await contributor.restore(); // re-sends results a previous session left in the outbox
  * contributor.start(4);
+ * contributor.setPauseReasons(['the computer is running on battery']);
  * await contributor.stop();
  * ```
  */
 export class Contributor {
   private readonly slots: Slot[] = [];
   private readonly wakeup = new Wakeup();
+  /** Cuts a backoff or no-work wait short (the network came back). */
+  private readonly nudged = new Wakeup();
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly heartbeatMs: number;
   private readonly reportDelayMs: number;
   private readonly noWorkDelayMs: number;
+  private readonly outbox: Outbox;
+  private limits: ThreadLimits;
 
-  private state: ContributorSnapshot['state'] = 'stopped';
+  private state: ContributorState = 'stopped';
   private session?: AbortController;
   private coordinator: CoordinatorView = { state: 'idle' };
   private leaseFailures = 0;
   private totals: ContributorTotals = { done: 0, errors: 0, cpuMs: 0, rejected: 0 };
+  private lifetime: LifetimeTotals = { chunks: 0, cpuMs: 0 };
+  private historyTimer?: ReturnType<typeof setTimeout>;
 
-  private pending: { report: ResultReport; bytes: number }[] = [];
+  private pauses: string[] = [];
+  private storagePause?: { reason: string; until: number };
+  private giveBackTimer?: ReturnType<typeof setTimeout>;
+
+  private pending: Pending[] = [];
   private reportTimer?: ReturnType<typeof setTimeout>;
   private reporting?: Promise<void>;
   private reportFailures = 0;
+  /** Chunks whose result is being prepared (attachments read, outbox write) and not yet in `pending`. */
+  private finishing = 0;
 
   constructor(private readonly options: ContributorOptions) {
     this.now = options.now ?? Date.now;
@@ -152,12 +240,33 @@ export class Contributor {
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.reportDelayMs = options.reportDelayMs ?? 100;
     this.noWorkDelayMs = options.noWorkDelayMs ?? 5_000;
+    this.outbox = options.outbox ?? memoryOutbox();
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+  }
+
+  /** Loads lifetime history and re-sends what an earlier session left in the outbox. Call once, at page start. */
+  async restore(): Promise<void> {
+    if (this.options.history) {
+      const saved = await this.options.history.load().catch(() => undefined);
+      if (saved) this.lifetime = { chunks: this.lifetime.chunks + saved.chunks, cpuMs: this.lifetime.cpuMs + saved.cpuMs };
+    }
+    const left = await this.outbox.load();
+    const known = new Set(this.pending.map((p) => p.entry.leaseId));
+    for (const entry of left) if (!known.has(entry.leaseId)) this.pending.push({ entry, bytes: reportSize(entry) });
+    this.emit();
+    if (this.pending.length) await this.flushReports();
   }
 
   /** Starts (or resumes) contributing with `threadCount` threads. Threads already loaded are reused. */
   start(threadCount: number): void {
     if (this.state === 'running') return;
     this.resizeThreads(Math.max(1, Math.floor(threadCount)));
+    if (this.state === 'finishing' && this.session) {
+      this.state = 'running'; // "finish, then stop" withdrawn before it finished
+      this.wakeup.notify();
+      this.emit();
+      return;
+    }
     this.state = 'running';
     this.leaseFailures = 0;
     const session = new AbortController();
@@ -169,10 +278,9 @@ export class Contributor {
 
   /** Stops leasing, interrupts running chunks (their leases lapse and the coordinator re-queues them), reports what finished. */
   async stop(): Promise<void> {
-    if (this.state !== 'running') return;
+    if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
-    this.session?.abort();
-    this.session = undefined;
+    this.endSession();
     for (const slot of this.slots) if (slot.work) this.abandon(slot);
     this.emit();
     await this.flushReports();
@@ -182,25 +290,63 @@ export class Contributor {
     this.emit();
   }
 
+  /** Leases nothing more; running chunks finish and are reported, then the contributor stops. */
+  finishThenStop(): void {
+    if (this.state !== 'running') return;
+    this.state = 'finishing';
+    this.emit();
+    this.maybeFinished();
+  }
+
+  /**
+   * Sets the reasons the tab must not compute now (empty: it may). Pausing suspends running chunks in place and
+   * stops leasing; resuming continues them.
+   */
+  setPauseReasons(reasons: string[]): void {
+    const was = this.pauseReasons().length > 0;
+    this.pauses = [...reasons];
+    this.applyPause(was);
+  }
+
+  /** Changes per-thread limits; CPU limits apply at once, memory and chunk limits after each thread's next chunk. */
+  setLimits(limits: Partial<ThreadLimits>): void {
+    this.limits = { ...this.limits, ...limits };
+    for (const slot of this.slots) slot.thread.setCpuLimit?.(this.limits.cpuLimit);
+  }
+
+  /** The network came back (or the contributor asked): retry the coordinator now instead of at the end of a backoff. */
+  nudge(): void {
+    this.leaseFailures = 0;
+    this.nudged.notify();
+    if (this.reportTimer !== undefined && this.pending.length) void this.flushReports();
+  }
+
   /** Terminates every thread; the contributor cannot be used afterwards. */
   dispose(): void {
-    this.session?.abort();
+    this.endSession();
     this.state = 'stopped';
     for (const slot of this.slots.splice(0)) slot.thread.dispose();
+    this.saveHistorySoon(0);
   }
 
   snapshot(): ContributorSnapshot {
     return {
       state: this.state,
+      paused: this.state === 'stopped' ? [] : this.pauseReasons(),
       threads: this.slots.map((slot) => ({
         phase: slot.phase,
         jobName: slot.work?.job.name,
+        jobDescription: slot.work?.job.description,
         chunkIndex: slot.work?.lease.chunkIndex,
+        startedAt: slot.work?.startedAt,
+        memoryBytes: slot.memoryBytes,
+        recycled: slot.recycled,
         error: slot.error,
       })),
       totals: { ...this.totals },
+      lifetime: { ...this.lifetime },
       coordinator: this.coordinator,
-      unreported: this.pending.length,
+      unreported: this.pending.length + this.finishing,
     };
   }
 
@@ -210,7 +356,15 @@ export class Contributor {
    */
   async leaseOnce(): Promise<number> {
     const idle = this.idleSlots().length;
-    if (idle === 0 || this.state !== 'running') return 0;
+    if (idle === 0 || this.state !== 'running' || this.pauseReasons().length > 0) return 0;
+    if (this.options.beforeLease && !(this.storagePause && this.storagePause.until > this.now())) {
+      const reason = await this.options.beforeLease().catch(() => undefined);
+      this.storagePause = reason ? { reason, until: this.now() + STORAGE_RECHECK_MS } : undefined;
+      if (reason) {
+        this.applyPause(false);
+        return STORAGE_RECHECK_MS;
+      }
+    }
     let response;
     try {
       response = await this.options.api.lease(idle);
@@ -267,22 +421,52 @@ export class Contributor {
     if (!this.reporting && this.pending.length > 0) {
       this.reporting = this.sendReports().finally(() => {
         this.reporting = undefined;
+        this.maybeFinished();
       });
     }
     return this.reporting ?? Promise.resolve();
+  }
+
+  private pauseReasons(): string[] {
+    const storage = this.storagePause && this.storagePause.until > this.now() ? [this.storagePause.reason] : [];
+    return [...this.pauses, ...storage];
+  }
+
+  /** Suspends or resumes threads after the pause reasons changed. */
+  private applyPause(wasPaused: boolean): void {
+    const paused = this.pauseReasons().length > 0;
+    if (paused && !wasPaused) {
+      for (const slot of this.slots) slot.thread.suspend?.();
+      const giveBackMs = this.options.pauseGiveBackMs ?? 10 * 60_000;
+      clearTimeout(this.giveBackTimer);
+      this.giveBackTimer = setTimeout(() => {
+        // Paused for long: let someone else compute these chunks rather than hold their leases.
+        for (const slot of this.slots) if (slot.work) this.abandon(slot);
+      }, giveBackMs);
+    } else if (!paused && wasPaused) {
+      clearTimeout(this.giveBackTimer);
+      for (const slot of this.slots) slot.thread.resume?.();
+      this.wakeup.notify();
+    }
+    this.emit();
   }
 
   private async sendReports(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = takeBatch(this.pending);
       try {
-        const response = await this.options.api.report(batch.map((entry) => entry.report));
+        for (const { entry } of batch) {
+          for (const blob of entry.blobs) await this.options.api.uploadBlob(blob.name, blob.bytes);
+        }
+        const response = await this.options.api.report(batch.map(({ entry }) => entry.report));
         this.reportFailures = 0;
         this.totals.rejected += response.results.filter((r) => r.outcome === 'rejected').length;
+        await this.outbox.remove(batch.map(({ entry }) => entry.leaseId));
       } catch (error) {
         if (error instanceof ApiError && !error.unreachable) {
           // The coordinator refused the batch itself (malformed, too large); retrying would fail the same way.
           this.totals.rejected += batch.length;
+          await this.outbox.remove(batch.map(({ entry }) => entry.leaseId));
           continue;
         }
         this.pending.unshift(...batch);
@@ -303,20 +487,20 @@ export class Contributor {
     }, delayMs);
   }
 
-  private queueReport(report: ResultReport): void {
-    this.pending.push({ report, bytes: JSON.stringify(report).length });
+  private queueReport(entry: OutboxEntry): void {
+    this.pending.push({ entry, bytes: reportSize(entry) });
     // While a request is in flight, sendReports picks the new result up when it returns.
     if (!this.reporting) this.scheduleReport(this.reportDelayMs);
   }
 
   private async leaseLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      if (this.idleSlots().length === 0) {
+      if (this.state !== 'running' || this.idleSlots().length === 0 || this.pauseReasons().length > 0) {
         await this.wakeup.wait(signal);
         continue;
       }
       const delay = await this.leaseOnce();
-      if (delay > 0) await sleep(delay, signal);
+      if (delay > 0) await Promise.race([sleep(delay, signal), this.nudged.wait(signal)]);
     }
   }
 
@@ -328,7 +512,7 @@ export class Contributor {
   }
 
   private dispatch(slot: Slot, lease: Lease, job: JobSpec): void {
-    const work: Work = { lease, job, abandoned: false };
+    const work: Work = { lease, job, startedAt: this.now(), abandoned: false };
     slot.work = work;
     slot.phase = 'running';
     this.emit();
@@ -336,36 +520,72 @@ export class Contributor {
   }
 
   private async runChunk(slot: Slot, work: Work): Promise<void> {
-    const startedAt = this.now();
+    const { workspaces } = this.options;
+    const leaseId = work.lease.leaseId;
     let run: ChunkRun;
     try {
-      run = await slot.thread.run(work.job, work.lease.input);
+      const workspace = await workspaces?.create(leaseId);
+      run = await slot.thread.run(work.job, work.lease.input, { workspace, maxOutputBytes: this.limits.maxOutputBytes });
     } catch (error) {
-      run = { ok: false, failure: 'crash', error: errorText(error), stdout: '', stderr: '', durationMs: this.now() - startedAt };
+      run = { ok: false, failure: 'crash', error: errorText(error), stdout: '', stderr: '', durationMs: this.now() - work.startedAt };
     }
     if (!work.abandoned) {
       this.totals.cpuMs += run.durationMs;
+      this.lifetime.cpuMs += run.durationMs;
       if (run.ok) this.totals.done++;
       else this.totals.errors++;
-      this.queueReport(toReport(work.lease, run));
+      this.lifetime.chunks++;
+      this.saveHistorySoon();
+      this.finishing++;
+      try {
+        const attachments = run.ok && run.files?.length ? await this.attachmentsOf(leaseId, run) : [];
+        const report = toReport(work.lease, run, attachments);
+        const entry: OutboxEntry = { leaseId, report, blobs: attachments.map((a) => ({ name: a.sha256, bytes: a.bytes })), finishedAt: this.now() };
+        await this.outbox.put(entry);
+        this.queueReport(entry);
+      } catch (error) {
+        const failed = toReport(work.lease, { ok: false, failure: 'crash', error: `could not read the chunk's files: ${errorText(error)}`, stdout: '', stderr: '', durationMs: run.durationMs });
+        const entry: OutboxEntry = { leaseId, report: failed, blobs: [], finishedAt: this.now() };
+        await this.outbox.put(entry);
+        this.queueReport(entry);
+      } finally {
+        this.finishing--;
+      }
     }
+    await workspaces?.remove(leaseId);
     if (slot.work === work) slot.work = undefined;
-    if (this.slots.includes(slot)) await this.recycleIfLarge(slot);
+    if (this.slots.includes(slot)) await this.recycleIfDue(slot);
     if (this.slots.includes(slot) && (slot.phase === 'running' || slot.phase === 'stopping')) slot.phase = 'idle';
     this.emit();
     this.wakeup.notify();
+    this.maybeFinished();
   }
 
-  private async recycleIfLarge(slot: Slot): Promise<void> {
+  private async attachmentsOf(leaseId: string, run: ChunkRun): Promise<AttachmentData[]> {
+    const files = run.files ?? [];
+    const bytes = files.every((file) => file.bytes)
+      ? files.map((file) => file.bytes!)
+      : await this.options.workspaces!.read(leaseId, files);
+    return toAttachments(files, bytes);
+  }
+
+  private async recycleIfDue(slot: Slot): Promise<void> {
     const { thread } = slot;
-    if (!thread.memoryBytes || !thread.recycle) return;
-    const bytes = await Promise.resolve(thread.memoryBytes()).catch(() => 0);
-    if (bytes <= (this.options.recycleAboveBytes ?? 1024 ** 3)) return;
+    if (!thread.recycle) return;
+    const bytes = thread.memoryBytes ? await Promise.resolve(thread.memoryBytes()).catch(() => 0) : 0;
+    slot.memoryBytes = bytes || undefined;
+    const tooLarge = bytes > this.limits.recycleAboveBytes;
+    const tooOld = (thread.chunksRun ?? 0) >= this.limits.recycleAfterChunks;
+    if (!tooLarge && !tooOld) return;
     slot.phase = 'loading';
     this.emit();
     try {
       await thread.recycle();
+      slot.recycled++;
+      slot.memoryBytes = undefined;
       slot.phase = 'idle';
+      thread.setCpuLimit?.(this.limits.cpuLimit);
+      if (this.pauseReasons().length > 0) thread.suspend?.();
     } catch (error) {
       slot.phase = 'error';
       slot.error = errorText(error);
@@ -380,6 +600,23 @@ export class Contributor {
     this.emit();
   }
 
+  /** In `finishing`, once no chunk runs and every result is out: stopped. */
+  private maybeFinished(): void {
+    if (this.state !== 'finishing') return;
+    // Results still queued go out on their own schedule (batching, backoff); the last report lands here again.
+    if (this.slots.some((slot) => slot.work) || this.finishing > 0 || this.pending.length > 0 || this.reporting) return;
+    this.endSession();
+    this.state = 'stopped';
+    this.coordinator = { state: 'idle' };
+    this.emit();
+  }
+
+  private endSession(): void {
+    this.session?.abort();
+    this.session = undefined;
+    clearTimeout(this.giveBackTimer);
+  }
+
   private idleSlots(): Slot[] {
     return this.slots.filter((slot) => slot.phase === 'idle');
   }
@@ -388,7 +625,7 @@ export class Contributor {
   private resizeThreads(count: number): void {
     for (let i = this.slots.length - 1; i >= 0; i--) {
       const slot = this.slots[i];
-      if (slot.phase === 'error' || this.slots.length > count) {
+      if (slot.phase === 'error' || (this.slots.length > count && !slot.work)) {
         this.slots.splice(i, 1);
         slot.thread.dispose();
       }
@@ -397,11 +634,13 @@ export class Contributor {
   }
 
   private spawn(): void {
-    const slot: Slot = { thread: this.options.createThread(), phase: 'loading' };
+    const slot: Slot = { thread: this.options.createThread(), phase: 'loading', recycled: 0 };
     this.slots.push(slot);
     slot.thread.start(this.options.runtimeOptions ?? {}).then(
       () => {
         if (slot.phase !== 'loading') return;
+        slot.thread.setCpuLimit?.(this.limits.cpuLimit);
+        if (this.pauseReasons().length > 0) slot.thread.suspend?.();
         slot.phase = 'idle';
         this.emit();
         this.wakeup.notify();
@@ -414,9 +653,20 @@ export class Contributor {
     );
   }
 
+  private saveHistorySoon(delayMs = 2_000): void {
+    const history = this.options.history;
+    if (!history) return;
+    clearTimeout(this.historyTimer);
+    this.historyTimer = setTimeout(() => void history.save({ ...this.lifetime }).catch(() => undefined), delayMs);
+  }
+
   private emit(): void {
     this.options.onChange?.(this.snapshot());
   }
+}
+
+function reportSize(entry: OutboxEntry): number {
+  return JSON.stringify(entry.report).length;
 }
 
 /** Takes the next report batch off the front of the queue. */
@@ -431,7 +681,7 @@ function takeBatch<T extends { bytes: number }>(queue: T[]): T[] {
 }
 
 /** The wire report for one finished chunk. Empty streams are left out to keep reports small. */
-export function toReport(lease: Lease, run: ChunkRun): ResultReport {
+export function toReport(lease: Lease, run: ChunkRun, attachments: Pick<AttachmentData, 'name' | 'sha256' | 'size'>[] = []): ResultReport {
   const base = {
     leaseId: lease.leaseId,
     leaseToken: lease.leaseToken,
@@ -439,9 +689,13 @@ export function toReport(lease: Lease, run: ChunkRun): ResultReport {
     ...(run.stdout ? { stdout: run.stdout } : {}),
     ...(run.stderr ? { stderr: run.stderr } : {}),
   };
-  return run.ok
-    ? { ...base, status: 'ok', output: run.output }
-    : { ...base, status: 'error', error: run.error, failure: run.failure };
+  if (!run.ok) return { ...base, status: 'error', error: run.error, failure: run.failure };
+  return {
+    ...base,
+    status: 'ok',
+    output: run.output,
+    ...(attachments.length ? { attachments: attachments.map(({ name, sha256, size }) => ({ name, sha256, size })) } : {}),
+  };
 }
 
 function describeFailure(error: unknown): string {

@@ -9,7 +9,7 @@ import type {
   ReportResponse,
   ResultReport,
 } from '../../protocol/index.js';
-import { ApiError, requestJson, type FetchLike } from '../shared/api.js';
+import { ApiError, errorText, requestJson, type FetchLike } from '../shared/api.js';
 import type { IdentityStore } from './identity.js';
 
 /** What the contributor loop needs from the coordinator; the fake in tests implements the HTTP side instead. */
@@ -17,6 +17,8 @@ export interface ContributorApi {
   lease(max: number): Promise<LeaseResponse>;
   heartbeat(leases: LeaseRef[]): Promise<HeartbeatResponse>;
   report(results: ResultReport[]): Promise<ReportResponse>;
+  /** Stores a chunk attachment as a content-addressed blob (`PUT /api/blobs/sha256:<hex>`); idempotent. */
+  uploadBlob(name: string, bytes: Uint8Array): Promise<void>;
 }
 
 export class ContributorClient implements ContributorApi {
@@ -38,6 +40,29 @@ export class ContributorClient implements ContributorApi {
 
   report(results: ResultReport[]): Promise<ReportResponse> {
     return this.call<ReportResponse>('results', { results });
+  }
+
+  async uploadBlob(name: string, bytes: Uint8Array): Promise<void> {
+    let response: Response;
+    try {
+      response = await this.fetchFn(`/api/blobs/${encodeURIComponent(name)}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: bytes as Uint8Array<ArrayBuffer>,
+      });
+    } catch (error) {
+      throw new ApiError(0, 'NETWORK', `could not reach the coordinator (${errorText(error)})`);
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      let message = `uploading ${name} failed: HTTP ${response.status}`;
+      try {
+        message = (JSON.parse(text) as { error: { message: string } }).error.message;
+      } catch {
+        // keep the generic message
+      }
+      throw new ApiError(response.status, 'BLOB_UPLOAD', message);
+    }
   }
 
   /** The current contributor id, once registered or loaded (for display). */

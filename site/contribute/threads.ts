@@ -1,13 +1,21 @@
-// Browser runtime threads for the contribute page: each is one module Web Worker running Pyodide, loaded once and reused.
-import { spawnBrowserPythonWorker } from '../../wasm-runtimes/python/browser.js';
+// Browser runtime threads for the contribute page: each is one module Web Worker hosting every runtime (Pyodide for
+// Python, loaded up front; others on first use), locked down before any chunk runs, and reused across chunks.
+import { spawnBrowserRuntimeWorker } from '../../wasm-runtimes/host/browser.js';
+import type { RuntimeHostOptions } from '../../wasm-runtimes/host/runtime-host.js';
 import { BROWSER_PYODIDE_URL } from '../../wasm-runtimes/python/environment.js';
 import { RuntimeThread } from '../../wasm-runtimes/python/thread.js';
-import type { RuntimeOptions } from '../../wasm-runtimes/runtime.js';
 import type { ChunkThread } from './contributor.js';
 
 export function createBrowserThread(): ChunkThread {
-  return new RuntimeThread(spawnBrowserPythonWorker);
+  return new RuntimeThread(spawnBrowserRuntimeWorker);
 }
 
-/** Pyodide is served by the coordinator at /pyodide/ (same origin, so it passes cross-origin isolation). */
-export const browserRuntimeOptions: RuntimeOptions = { indexURL: BROWSER_PYODIDE_URL };
+/**
+ * Runtime files are served by the coordinator, same origin (so they pass cross-origin isolation and the worker's
+ * Content-Security-Policy): Pyodide at /pyodide/, job packages at /python-packages/.
+ */
+export const browserRuntimeOptions: RuntimeHostOptions = {
+  indexURL: BROWSER_PYODIDE_URL,
+  packageIndexURL: '/python-packages/',
+  preload: ['python'],
+};

@@ -20,16 +20,20 @@ type LoadPyodide = (typeof import('pyodide'))['loadPyodide'];
 
 /**
  * Loads Pyodide. Node: the `pyodide` package (it finds its own files). Browser: `pyodide.mjs` from `indexURL`,
- * imported at run time so the bundler leaves the 10 MB runtime alone.
+ * imported at run time so the bundler leaves the 10 MB runtime alone. With `packageIndexURL` (a directory holding
+ * `pyodide-lock.json` and wheels; a path in Node), `loadPackage` takes packages from there.
  */
-export async function loadPyodideHere(indexURL?: string): Promise<PyodideAPI> {
+export async function loadPyodideHere(indexURL?: string, packageIndexURL?: string): Promise<PyodideAPI> {
   if (IN_NODE) {
     const specifier = 'pyodide'; // a variable, so Vite does not try to bundle it for the browser
     const { loadPyodide } = (await import(/* @vite-ignore */ specifier)) as { loadPyodide: LoadPyodide };
-    return loadPyodide(indexURL ? { indexURL } : {});
+    const packages = packageIndexURL ? { lockFileURL: `${packageIndexURL.replace(/\/?$/, '/')}pyodide-lock.json`, packageCacheDir: packageIndexURL } : {};
+    return loadPyodide({ ...(indexURL ? { indexURL } : {}), ...packages });
   }
   const page = (globalThis as { location?: { href: string } }).location?.href;
   const base = new URL(indexURL ?? BROWSER_PYODIDE_URL, page).href;
+  const packageBase = packageIndexURL ? new URL(packageIndexURL, page).href : undefined;
+  const packages = packageBase ? { lockFileURL: `${packageBase}pyodide-lock.json`, packageBaseUrl: packageBase } : {};
   const { loadPyodide } = (await import(/* @vite-ignore */ base + 'pyodide.mjs')) as { loadPyodide: LoadPyodide };
-  return loadPyodide({ indexURL: base });
+  return loadPyodide({ indexURL: base, ...packages });
 }

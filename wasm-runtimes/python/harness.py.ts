@@ -11,11 +11,16 @@ import builtins
 import io
 import json
 import linecache
+import os
+import shutil
+import signal
 import sys
 import traceback
 import types
 
 FILENAME = "main.py"
+WORK = "/work"
+OUT = WORK + "/out"
 MAX_JOBS = 8  # prepared jobs kept per worker; the oldest is forgotten first
 
 
@@ -238,6 +243,51 @@ def _exit(job, e):
     return _result(False, "exception", f"exited with status {status}" + (f"\n{err.rstrip()}" if err else ""), None, False)
 
 
+_pause = None
+
+
+def _on_pause(signum, frame):
+    if _pause is not None:
+        _pause()
+
+
+def install_pause(pause):
+    """pause: a JavaScript function that blocks while the host holds the chunk (suspended, or over its CPU limit)."""
+    global _pause
+    _pause = pause
+    signal.signal(signal.SIGUSR1, _on_pause)
+
+
+def enter_workspace():
+    os.makedirs(OUT, exist_ok=True)
+    os.chdir(WORK)
+
+
+def leave_workspace():
+    """Leaves /work; returns [(name relative to /work/out, size)] of the regular files under /work/out."""
+    os.chdir("/")
+    files = []
+    if os.path.isdir(OUT) and not os.path.islink(OUT):
+        for root, dirs, names in os.walk(OUT):
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
+            for name in names:
+                path = os.path.join(root, name)
+                if os.path.isfile(path) and not os.path.islink(path):
+                    files.append((os.path.relpath(path, OUT), os.path.getsize(path)))
+    files.sort()
+    return files
+
+
+def clear_workspace():
+    """Empties an in-memory /work after its chunk."""
+    for name in os.listdir(WORK):
+        path = os.path.join(WORK, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+
+
 def run_chunk(job_id, input_json, argv_json, cap):
     """Runs one chunk. Returns None for a job not prepared in this worker, else
     (ok, failure, error, output_json, stdout, stderr)."""
@@ -249,6 +299,10 @@ def run_chunk(job_id, input_json, argv_json, cap):
     sys.stdout, sys.stderr, sys.stdin = stdout, stderr, io.StringIO("")
     sys.__stdout__, sys.__stderr__, sys.__stdin__ = stdout, stderr, sys.stdin
     linecache.cache[FILENAME] = job.cache_entry
+    # A previous chunk may have replaced the handlers that stop (SIGINT) and pause (SIGUSR1) a chunk.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if _pause is not None:
+        signal.signal(signal.SIGUSR1, _on_pause)
     try:
         value = json.loads(input_json)
         if job.entry:

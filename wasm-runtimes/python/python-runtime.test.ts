@@ -13,7 +13,8 @@ import { argvFor } from './python-runtime.js';
 import { RuntimeThread } from './thread.js';
 
 let jobCounter = 0;
-function job(source: string, extra: Partial<JobSpec> = {}): JobSpec {
+type PythonJob = Extract<JobSpec, { runtime: 'python' }>;
+function job(source: string, extra: Partial<PythonJob> = {}): PythonJob {
   jobCounter += 1;
   return { id: `job-${jobCounter}`, name: `test job ${jobCounter}`, runtime: 'python', source, timeoutMs: 10_000, ...extra };
 }
@@ -240,5 +241,81 @@ describe('without shared memory', () => {
     });
     expect(performance.now() - started).toBeLessThan(400 + 500);
     expect(await noSab.run(job('def main(x):\n    return x * 3\n'), 3)).toMatchObject({ ok: true, output: 9 });
+  });
+});
+
+describe('workspace', () => {
+  test('a chunk runs in /work; files under /work/out/ come back and /work is empty for the next chunk', async () => {
+    const spec = job(
+      [
+        'import os',
+        'def main(x):',
+        '    before = sorted(os.listdir("."))',
+        '    os.makedirs("out/sub", exist_ok=True)',
+        '    open("out/a.txt", "w").write("hello %d" % x)',
+        '    open("out/sub/b.bin", "wb").write(bytes(range(5)))',
+        '    open("scratch.tmp", "w").write("not an attachment")',
+        '    return {"cwd": os.getcwd(), "before": before}',
+      ].join('\n'),
+    );
+    const first = await thread.run(spec, 1);
+    expect(first).toMatchObject({ ok: true, output: { cwd: '/work', before: ['out'] } });
+    expect(first.files?.map((f) => [f.name, f.size, Buffer.from(f.bytes!).toString('latin1')])).toEqual([
+      ['a.txt', 7, 'hello 1'],
+      ['sub/b.bin', 5, '\x00\x01\x02\x03\x04'],
+    ]);
+    // Nothing of the first chunk is left for the second.
+    expect(await thread.run(spec, 2)).toMatchObject({ ok: true, output: { before: ['out'] } });
+  });
+
+  test('writing more than the per-chunk limit under /work/out/ fails the chunk with a clear error', async () => {
+    const spec = job('def main(x):\n    open("out/big.bin", "wb").write(b"x" * 3000)\n    return 1\n');
+    const run = failure(await thread.run(spec, 0, { maxOutputBytes: 2048 }));
+    expect(run.failure).toBe('exception');
+    expect(run.error).toBe('the chunk wrote 2.9 KiB under /work/out/, more than the 2 KiB allowed per chunk');
+  });
+});
+
+describe('pausing', () => {
+  const spin = (ms: number) => job(`import time\ndef main(x):\n    end = time.time() + ${ms / 1000}\n    n = 0\n    while time.time() < end:\n        n += 1\n    return n\n`);
+  const count = (seconds: number) => job(`def main(x):\n    s = 0\n    for i in range(${Math.round(seconds * 4_000_000)}):\n        s += i\n    return s\n`);
+
+  test('a suspended chunk makes no progress and resumes where it stood; paused time is not charged', async () => {
+    const work = count(0.5);
+    const baseline = await thread.run(work, 0);
+    const running = thread.run(work, 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(thread.suspend()).toBe(true);
+    await new Promise((r) => setTimeout(r, 1500));
+    thread.resume();
+    const run = await running;
+    expect(run).toMatchObject({ ok: true, output: baseline.ok && baseline.output });
+    expect(run.pausedMs).toBeGreaterThan(1200);
+    expect(run.durationMs).toBeLessThan(baseline.durationMs + 1000);
+  });
+
+  test('a suspended chunk still times out on its computing time only, and can be interrupted while suspended', async () => {
+    const running = thread.run(spin(5_000), 0);
+    await new Promise((r) => setTimeout(r, 100));
+    thread.suspend();
+    await new Promise((r) => setTimeout(r, 300));
+    thread.interrupt('stopped while paused');
+    expect(await running).toMatchObject({ ok: false, failure: 'timeout', error: 'stopped while paused' });
+    thread.resume();
+    expect(await thread.run(job('def main(x):\n    return x\n'), 5)).toMatchObject({ ok: true, output: 5 });
+  });
+
+  test('a CPU limit of 25% stretches a chunk about four times', async () => {
+    const work = count(0.4);
+    const full = await thread.run(work, 0);
+    thread.setCpuLimit(25);
+    try {
+      const limited = await thread.run(work, 0);
+      const wall = limited.durationMs + (limited.pausedMs ?? 0);
+      expect(wall / full.durationMs).toBeGreaterThan(2.5);
+      expect(limited.pausedMs! / wall).toBeGreaterThan(0.6);
+    } finally {
+      thread.setCpuLimit(100);
+    }
   });
 });

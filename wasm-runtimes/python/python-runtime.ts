@@ -9,20 +9,44 @@
 // - script mode: the whole script runs per chunk as `__main__` in fresh globals, with
 //   `sys.argv = ["main.py", *input]` for array inputs (strings as-is, other values as JSON text) and the raw input in
 //   the global `INPUT`. Its stdout is the output (and ChunkRun.stdout is then empty, so it is not sent twice).
+//
+// Every chunk runs in its own working directory `/work`: the host's fresh workspace directory (OPFS in the browser)
+// mounted there, or an in-memory directory emptied after the chunk. Files under `/work/out/` are the chunk's
+// attachments. Packages a job lists are loaded once per worker with Pyodide's loader from `packageIndexURL`.
 import type { PyodideAPI } from 'pyodide';
 import type { PyProxy } from 'pyodide/ffi';
 import type { FailureKind, JobSpec } from '../../protocol/index.js';
-import type { ChunkRun, ChunkRuntime, RuntimeOptions } from '../runtime.js';
+import { RuntimeControl } from '../control.js';
+import type { ChunkContext, ChunkRun, ChunkRuntime, OutputFile, RuntimeOptions } from '../runtime.js';
 import { loadPyodideHere } from './environment.js';
 import { HARNESS_MODULE, HARNESS_SOURCE } from './harness.py.js';
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
+/** Default cap on what one chunk may write under /work/out/. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+const WORK = '/work';
+
+type PythonJob = Extract<JobSpec, { runtime: 'python' }>;
+
+/** A package name as Pyodide's lock file keys it (PEP 503 normalisation: "My_Pkg.x" → "my-pkg-x"). */
+export function canonicalPackageName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
 
 type HarnessResult = [ok: boolean, failure: string | null, error: string | null, outputJson: string | null, stdout: string, stderr: string];
 
 interface Harness {
   prepare(jobId: string, source: string, entry: string): string | undefined;
   run_chunk(jobId: string, inputJson: string, argvJson: string, cap: number): (PyProxy & { toJs(): HarnessResult }) | undefined;
+  install_pause(pause: () => void): void;
+  enter_workspace(): void;
+  leave_workspace(): PyProxy & { toJs(): [string, number][] };
+  clear_workspace(): void;
+}
+
+/** A mounted workspace: how to save it back to its directory and unmount it. */
+interface Workspace {
+  native?: { syncfs(): Promise<void> };
 }
 
 /** Command-line arguments for script mode: an array input's elements, strings as-is, anything else as JSON text. */
@@ -38,18 +62,20 @@ export class PythonRuntime implements ChunkRuntime {
   /** Set once Pyodide has failed in a way it cannot recover from; every later run reports a crash. */
   private broken?: string;
   private rawOutput = { 1: '', 2: '' };
+  private control?: RuntimeControl;
+  /** Canonical names of the packages loaded into this worker. */
+  private readonly packages = new Set<string>();
 
   async initialize(options: RuntimeOptions = {}): Promise<void> {
     if (this.pyodide) throw new Error('PythonRuntime.initialize() was already called');
     this.outputCapBytes = options.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES;
-    const pyodide = await loadPyodideHere(options.indexURL);
+    const pyodide = await loadPyodideHere(options.indexURL, options.packageIndexURL);
     const namespace = pyodide.toPy({ __name__: HARNESS_MODULE }) as PyProxy & { get(name: string): unknown };
     pyodide.runPython(HARNESS_SOURCE, { globals: namespace });
     // Function proxies are taken once: the per-chunk path then makes no new proxies besides its result.
-    const harness = {
-      prepare: namespace.get('prepare'),
-      run_chunk: namespace.get('run_chunk'),
-    } as Harness;
+    const harness = Object.fromEntries(
+      ['prepare', 'run_chunk', 'install_pause', 'enter_workspace', 'leave_workspace', 'clear_workspace'].map((name) => [name, namespace.get(name)]),
+    ) as unknown as Harness;
     // Reading stdin at the file-descriptor level gets EOF, like a program run with </dev/null.
     pyodide.setStdin({ stdin: () => null });
     // Writes below sys.stdout (os.write(1, ...)) cannot call back into Python; they are kept here and appended.
@@ -67,14 +93,35 @@ export class PythonRuntime implements ChunkRuntime {
   }
 
   setInterruptBuffer(buffer: SharedArrayBuffer): void {
-    this.ready().pyodide.setInterruptBuffer(new Int32Array(buffer));
+    const { pyodide, harness } = this.ready();
+    const control = new RuntimeControl(new Int32Array(buffer));
+    this.control = control;
+    // Pyodide polls the control block's signal source; PAUSE_SIGNAL runs the harness's handler, which blocks here.
+    harness.install_pause(() => control.pause());
+    pyodide.setInterruptBuffer(control.signals as unknown as Int32Array);
   }
 
-  async run(job: JobSpec, input: unknown): Promise<ChunkRun> {
+  async run(job: JobSpec, input: unknown, context: ChunkContext = {}): Promise<ChunkRun> {
     const started = performance.now();
     this.rawOutput = { 1: '', 2: '' };
     const elapsed = () => performance.now() - started;
-    if (this.broken) return { ok: false, failure: 'crash', error: this.broken, stdout: '', stderr: '', durationMs: 0 };
+    const crash = (error: string): ChunkRun => ({ ok: false, failure: 'crash', error, stdout: '', stderr: '', durationMs: elapsed() });
+    if (this.broken) return crash(this.broken);
+    if (job.runtime !== 'python') return crash(`the Python runtime cannot run ${job.runtime} jobs`);
+    const missing = await this.loadPackages(job);
+    if (missing) return crash(missing);
+    let workspace: Workspace;
+    try {
+      workspace = await this.enterWorkspace(context);
+    } catch (err) {
+      return crash(`could not prepare the chunk's workspace: ${describe(err)}`);
+    }
+    this.control?.startSlice();
+    const run = await this.runInWorkspace(job, input, elapsed);
+    return this.leaveWorkspace(workspace, run, context, elapsed);
+  }
+
+  private async runInWorkspace(job: PythonJob, input: unknown, elapsed: () => number): Promise<ChunkRun> {
     const { harness, pyodide } = this.ready();
     try {
       const inputJson = JSON.stringify(input ?? null);
@@ -106,6 +153,74 @@ export class PythonRuntime implements ChunkRuntime {
     }
   }
 
+  /** Loads the job's packages not yet in this worker. Returns why some could not be loaded, or undefined. */
+  private async loadPackages(job: PythonJob): Promise<string | undefined> {
+    const wanted = (job.packages ?? []).map(canonicalPackageName).filter((name) => !this.packages.has(name));
+    if (wanted.length === 0) return undefined;
+    const { pyodide } = this.ready();
+    const messages: string[] = [];
+    try {
+      await pyodide.loadPackage(wanted, { messageCallback: () => {}, errorCallback: (message) => messages.push(message) });
+    } catch (err) {
+      messages.push(describe(err));
+    }
+    const loaded = new Set(Object.keys(pyodide.loadedPackages).map(canonicalPackageName));
+    const missing = wanted.filter((name) => !loaded.has(name));
+    for (const name of wanted) if (loaded.has(name)) this.packages.add(name);
+    if (missing.length === 0) return undefined;
+    return `could not load package${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${messages.length ? `: ${messages.join('; ')}` : ''}`;
+  }
+
+  /** Makes `/work` the chunk's fresh working directory, with an empty `/work/out/`. */
+  private async enterWorkspace(context: ChunkContext): Promise<Workspace> {
+    const { pyodide, harness } = this.ready();
+    const workspace: Workspace = {};
+    if (context.workspace) workspace.native = await pyodide.mountNativeFS(WORK, context.workspace as FileSystemDirectoryHandle);
+    else pyodide.FS.mkdirTree(WORK);
+    harness.enter_workspace();
+    return workspace;
+  }
+
+  /**
+   * Leaves `/work`: lists what the chunk wrote under /work/out/, enforces the size limit, then either saves the
+   * files to the native directory (the host reads them there) or returns their bytes; finally unmounts or empties it.
+   */
+  private async leaveWorkspace(workspace: Workspace, run: ChunkRun, context: ChunkContext, elapsed: () => number): Promise<ChunkRun> {
+    const { pyodide, harness } = this.ready();
+    try {
+      const listing = harness.leave_workspace();
+      const entries = listing.toJs() as [string, number][];
+      listing.destroy();
+      const limit = context.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+      const total = entries.reduce((sum, [, size]) => sum + size, 0);
+      if (run.ok && total > limit) {
+        run = {
+          ok: false,
+          failure: 'exception',
+          error: `the chunk wrote ${formatBytes(total)} under /work/out/, more than the ${formatBytes(limit)} allowed per chunk`,
+          stdout: run.stdout,
+          stderr: run.stderr,
+          durationMs: run.durationMs,
+        };
+      } else if (run.ok && entries.length > 0) {
+        const files: OutputFile[] = entries.map(([name, size]) => ({ name, size }));
+        if (workspace.native) await workspace.native.syncfs();
+        else for (const file of files) file.bytes = pyodide.FS.readFile(`${WORK}/out/${file.name}`) as Uint8Array;
+        run = { ...run, files };
+      }
+    } catch (err) {
+      run = { ok: false, failure: 'crash', error: `could not collect the chunk's files: ${describe(err)}`, stdout: run.stdout, stderr: run.stderr, durationMs: elapsed() };
+    } finally {
+      try {
+        if (workspace.native) pyodide.FS.unmount(WORK);
+        else harness.clear_workspace();
+      } catch (err) {
+        this.broken = `the Python runtime could not release its workspace: ${describe(err)}`;
+      }
+    }
+    return run;
+  }
+
   memoryBytes(): number {
     const module = (this.pyodide as unknown as { _module?: { HEAPU8?: Uint8Array } } | undefined)?._module;
     return module?.HEAPU8?.buffer.byteLength ?? 0;
@@ -129,4 +244,14 @@ export class PythonRuntime implements ChunkRuntime {
     if (!this.pyodide || !this.harness) throw new Error('PythonRuntime is not initialised: call initialize() first');
     return { pyodide: this.pyodide, harness: this.harness };
   }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${+(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
 }

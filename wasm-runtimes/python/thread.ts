@@ -1,9 +1,11 @@
 // RuntimeThread: the host side of one runtime worker. It owns the worker's life (spawn, restart, terminate), runs
-// chunks one at a time and enforces the job's timeout: first a SIGINT through the shared interrupt buffer, then,
-// if the worker does not answer, termination and a fresh worker. Transport-agnostic: `spawn` supplies the worker.
+// chunks one at a time and enforces the job's timeout: first a SIGINT through the shared control block, then,
+// if the worker does not answer, termination and a fresh worker. Through the same block it suspends and resumes
+// running chunks and holds them to a CPU limit; time spent paused does not count against the timeout.
+// Transport-agnostic: `spawn` supplies the worker.
 import * as Comlink from 'comlink';
 import type { JobSpec } from '../../protocol/index.js';
-import type { ChunkRun, ChunkRuntime, RuntimeOptions } from '../runtime.js';
+import { CONTROL_SLOTS, Control, type ChunkContext, type ChunkRun, type ChunkRuntime, type RuntimeOptions } from '../runtime.js';
 import { canShareMemory } from './environment.js';
 
 /** A started worker, as a spawn factory hands it over (see spawnNodePythonWorker, spawnBrowserPythonWorker). */
@@ -50,6 +52,8 @@ export class RuntimeThread {
   private tail: Promise<void> = Promise.resolve();
   private stopCurrent?: Stop;
   private disposed = false;
+  /** Chunks run by the current worker, for recycling after a number of chunks. */
+  private chunksOnWorker = 0;
 
   constructor(
     private readonly spawn: () => SpawnedWorker,
@@ -60,7 +64,8 @@ export class RuntimeThread {
   async start(options: RuntimeOptions = {}): Promise<void> {
     this.options = options;
     if (this.threadOptions.interruptBuffer ?? canShareMemory()) {
-      this.interruptBuffer = new Int32Array(new SharedArrayBuffer(4));
+      this.interruptBuffer = new Int32Array(new SharedArrayBuffer(4 * CONTROL_SLOTS));
+      Atomics.store(this.interruptBuffer, Control.cpuLimit, 100);
     }
     await this.ensureWorker();
   }
@@ -69,11 +74,12 @@ export class RuntimeThread {
    * Runs one chunk; chunks queue behind each other. Resolves with the chunk's ChunkRun (user errors, timeouts and
    * crashes included). Rejects only when no runtime can be started, or after dispose().
    */
-  async run(job: JobSpec, input: unknown): Promise<ChunkRun> {
+  async run(job: JobSpec, input: unknown, context?: ChunkContext): Promise<ChunkRun> {
     const release = await this.lock();
     try {
       const live = await this.ensureWorker();
-      return await this.attempt(live, job, input, release);
+      this.chunksOnWorker++;
+      return await this.attempt(live, job, input, context, release);
     } catch (err) {
       release();
       throw err;
@@ -83,6 +89,34 @@ export class RuntimeThread {
   /** Stops the chunk in progress now (for example its job was cancelled); its run resolves with a failure. */
   interrupt(message = 'interrupted by the host'): void {
     this.stopCurrent?.({ failure: 'timeout', error: message }, true);
+  }
+
+  /**
+   * Suspends the running chunk (and any that starts) where it stands, without using CPU, until resume().
+   * Returns false when this environment cannot share memory with the worker (chunks then run to their end).
+   */
+  suspend(): boolean {
+    if (!this.interruptBuffer) return false;
+    Atomics.store(this.interruptBuffer, Control.paused, 1);
+    return true;
+  }
+
+  resume(): void {
+    if (!this.interruptBuffer) return;
+    Atomics.store(this.interruptBuffer, Control.paused, 0);
+    Atomics.notify(this.interruptBuffer, Control.paused);
+  }
+
+  /** Holds chunks to `percent` of one core's time (1..100), by a run/pause duty cycle inside the worker. */
+  setCpuLimit(percent: number): void {
+    if (!this.interruptBuffer) return;
+    Atomics.store(this.interruptBuffer, Control.cpuLimit, Math.min(100, Math.max(1, Math.round(percent))));
+    Atomics.notify(this.interruptBuffer, Control.paused);
+  }
+
+  /** Chunks started on the current worker (0 after a recycle or restart). */
+  get chunksRun(): number {
+    return this.chunksOnWorker;
   }
 
   /** Bytes of WebAssembly memory the runtime uses (0 while none is started). */
@@ -96,6 +130,8 @@ export class RuntimeThread {
     const release = await this.lock();
     try {
       if (this.worker) this.kill(await this.worker.catch(() => undefined));
+      this.worker = undefined;
+      this.chunksOnWorker = 0;
       await this.ensureWorker();
     } finally {
       release();
@@ -110,10 +146,12 @@ export class RuntimeThread {
     worker?.then((live) => this.kill(live), () => undefined);
   }
 
-  private attempt(live: Live, job: JobSpec, input: unknown, release: () => void): Promise<ChunkRun> {
+  private attempt(live: Live, job: JobSpec, input: unknown, context: ChunkContext | undefined, release: () => void): Promise<ChunkRun> {
     const started = performance.now();
     const buffer = this.interruptBuffer;
-    if (buffer) Atomics.store(buffer, 0, 0); // a late interrupt meant for the previous chunk must not hit this one
+    if (buffer) Atomics.store(buffer, Control.signal, 0); // a late interrupt meant for the previous chunk must not hit this one
+    const pausedAtStart = buffer ? Atomics.load(buffer, Control.pausedMs) : 0;
+    const pausedSoFar = () => (buffer ? Atomics.load(buffer, Control.pausedMs) - pausedAtStart : 0);
     return new Promise<ChunkRun>((resolve) => {
       let resolved = false;
       let over = false; // the worker answered, or was replaced: later events about this attempt are stale
@@ -125,7 +163,8 @@ export class RuntimeThread {
       const settle = (run: ChunkRun) => {
         if (!resolved) {
           resolved = true;
-          resolve(run);
+          const pausedMs = pausedSoFar();
+          resolve(pausedMs > 0 ? { ...run, pausedMs, durationMs: Math.max(0, run.durationMs - pausedMs) } : run);
         }
       };
       // The worker is free again (answered, or replaced): the next chunk may go.
@@ -139,7 +178,10 @@ export class RuntimeThread {
       };
       const replace = (failure: Pick<Failure, 'failure' | 'error'>) => {
         this.kill(live);
-        if (!this.disposed) this.worker = this.boot(); // restart now, so the next chunk does not wait for it
+        if (!this.disposed) {
+          this.worker = this.boot(); // restart now, so the next chunk does not wait for it
+          this.chunksOnWorker = 0;
+        }
         this.worker?.catch(() => undefined); // a failed restart is reported by the next run
         settle(failed(failure));
         done();
@@ -149,18 +191,26 @@ export class RuntimeThread {
         stopped = failure;
         if (resolveNow) settle(failed(failure));
         if (buffer && !live.dead && !this.disposed) {
-          Atomics.store(buffer, 0, SIGINT);
+          Atomics.store(buffer, Control.signal, SIGINT);
+          Atomics.notify(buffer, Control.paused); // a suspended chunk wakes up to be stopped
           graceTimer = setTimeout(() => replace(failure), this.threadOptions.graceMs ?? 2000);
         } else {
           replace(failure);
         }
       };
       this.stopCurrent = stop;
-      const timeoutTimer = setTimeout(
-        () => stop({ failure: 'timeout', error: `timed out after ${job.timeoutMs} ms` }, false),
-        job.timeoutMs,
-      );
-      live.remote.run(job, input).then(
+      // The timeout counts computing time only: a chunk that was paused gets its paused time back.
+      let timeoutTimer: ReturnType<typeof setTimeout>;
+      const armTimeout = (ms: number) => {
+        timeoutTimer = setTimeout(() => {
+          const left = job.timeoutMs - (performance.now() - started - pausedSoFar());
+          if (left > 5) return armTimeout(left);
+          if (buffer && Atomics.load(buffer, Control.paused) === 1) return armTimeout(1000); // suspended: not its fault
+          stop({ failure: 'timeout', error: `timed out after ${job.timeoutMs} ms` }, false);
+        }, ms);
+      };
+      armTimeout(job.timeoutMs);
+      live.remote.run(job, input, context).then(
         (run) => {
           if (over) return;
           if (stopped && !run.ok && run.failure === 'timeout') run = { ...run, ...stopped };
@@ -223,7 +273,10 @@ export class RuntimeThread {
     try {
       const died = handle.exited?.then((reason) => Promise.reject(new Error(`the runtime worker died while starting: ${reason}`)));
       await Promise.race([live.remote.initialize(this.options ?? {}), ...(died ? [died] : [])]);
-      if (this.interruptBuffer) await live.remote.setInterruptBuffer(this.interruptBuffer.buffer as SharedArrayBuffer);
+      if (this.interruptBuffer) {
+        Atomics.store(this.interruptBuffer, Control.signal, 0); // meant for the worker this one replaces
+        await live.remote.setInterruptBuffer(this.interruptBuffer.buffer as SharedArrayBuffer);
+      }
     } catch (err) {
       this.kill(live);
       throw err;

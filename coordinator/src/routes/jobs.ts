@@ -12,11 +12,12 @@ import { readJson } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
 import { assertOnnxJobFitsModel } from '../onnx/check.js';
 import type { AppDeps } from '../app.js';
+import { assertPythonPackagesAvailable } from '../packages/python-packages.js';
 
 const PAGE = 1000;
 const FINAL: ReadonlySet<JobSummary['status']> = new Set(['completed', 'failed', 'cancelled']);
 
-export function jobRoutes({ store, clock, notices, config, blobs }: AppDeps): Hono {
+export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages }: AppDeps): Hono {
   const app = new Hono();
 
   const mustGetJob = async (id: string): Promise<JobSummary> => {
@@ -28,6 +29,7 @@ export function jobRoutes({ store, clock, notices, config, blobs }: AppDeps): Ho
   app.post('/', async (c) => {
     const body = await readJson(c, JobSubmission);
     if (body.runtime === 'onnx') await assertOnnxJobFitsModel(body, blobs);
+    assertPythonPackagesAvailable(pythonPackages, body);
     const job = await store.createJob(newJobFrom(body), clock.now());
     const { replicas, quorum, adaptive } = job.verification;
     const verification = replicas > 1 || quorum > 1 || adaptive ? `, ${replicas} replicas, quorum ${quorum}${adaptive ? ', adaptive' : ''}` : '';
