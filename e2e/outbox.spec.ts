@@ -71,9 +71,9 @@ test('a result finished offline survives closing the tab and is sent by the next
 });
 
 test('a reload mid-chunk keeps the identity; the interrupted chunk is recomputed and the job completes', async ({ browser }) => {
-  // Short lease grace: the interrupted chunk's lease lapses soon (then waits out the 30 s retry cooldown).
+  // Short lease grace and retry cooldown: the interrupted chunk's lease lapses soon and the same tab may retry it.
   await coordinator.stop();
-  coordinator = await startCoordinator({ store: 'sqlite', dataDir: coordinator.dataDir, args: ['--lease-grace-s', '2'] });
+  coordinator = await startCoordinator({ store: 'sqlite', dataDir: coordinator.dataDir, args: ['--lease-grace-s', '2', '--retry-cooldown-s', '1'] });
   const job = await submitJob(coordinator.url, { name: 'reloaded', source: busy(1.5), inputs: [1, 2], timeoutMs: 3_000 });
   const before = registrations();
   const tab = await contribute(browser, coordinator.url, 1);

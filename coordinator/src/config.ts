@@ -57,6 +57,7 @@ export const USAGE = `Usage: idle-sense coordinator [options]
   --max-body-mb N     largest request body in MiB (env MAX_BODY_MB, default 64)
   --max-blob-mb N     largest blob (model, attachment) in MiB (env MAX_BLOB_MB, default 1024)
   --lease-grace-s N   seconds added to a chunk's timeout before its lease expires (default 30)
+  --retry-cooldown-s N  seconds before a contributor whose attempt at a chunk failed may get it again (default 30)
   --python-packages DIR  Pyodide distribution or folder of wheels that job "packages" load from
                       (env PYTHON_PACKAGES, default: the Pyodide core in node_modules, no extra packages)
   --quiet             do not log each job and contributor event
@@ -75,6 +76,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       'max-body-mb': { type: 'string' },
       'max-blob-mb': { type: 'string' },
       'lease-grace-s': { type: 'string' },
+      'retry-cooldown-s': { type: 'string' },
       'python-packages': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -99,6 +101,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       maxBodyBytes: number('--max-body-mb', values['max-body-mb'] ?? env.MAX_BODY_MB, 64) * 1024 * 1024,
       maxBlobBytes: number('--max-blob-mb', values['max-blob-mb'] ?? env.MAX_BLOB_MB, 1024) * 1024 * 1024,
       leaseGraceMs: number('--lease-grace-s', values['lease-grace-s'] ?? env.LEASE_GRACE_S, 30) * 1000,
+      retryCooldownMs: number('--retry-cooldown-s', values['retry-cooldown-s'] ?? env.RETRY_COOLDOWN_S, 30) * 1000,
       ...((values['python-packages'] ?? env.PYTHON_PACKAGES) ? { pythonPackagesDir: resolve(values['python-packages'] ?? env.PYTHON_PACKAGES!) } : {}),
       log: quiet ? () => {} : (line) => console.log(`[${new Date().toISOString()}] ${line}`),
     }),
