@@ -86,6 +86,8 @@ test('stale workspace directories are swept when the page starts; an open tab ke
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${coordinator.url}/`);
+  // The page sweeps before it creates its own tab directory: once that exists, its start-up sweep is over.
+  await expect.poll(async () => (await opfsTree(page)).some((p) => /^idle-sense-work\/tab-/.test(p))).toBe(true);
   await page.evaluate(async () => {
     const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('idle-sense-work', { create: true });
     const stale = await (await root.getDirectoryHandle('tab-crashed', { create: true })).getDirectoryHandle('chunk-l1', { create: true });
