@@ -51,6 +51,8 @@ async function expectPaused(page: Page, reason: RegExp): Promise<void> {
 /** While paused, nothing moves: neither finished chunks nor the job's progress. */
 async function expectNoProgress(page: Page, jobId: string, ms = 2500): Promise<void> {
   const done = await page.getByTestId('total-done').textContent();
+  // A chunk that finished just as the pause began is reported ~100 ms later: take the baseline once it is in.
+  await expect.poll(async () => (await getJob(coordinator.url, jobId)).completed).toBe(Number(done));
   const completed = (await getJob(coordinator.url, jobId)).completed;
   await page.waitForTimeout(ms);
   expect(await page.getByTestId('total-done').textContent()).toBe(done);

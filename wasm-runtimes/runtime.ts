@@ -19,6 +19,11 @@ export type ChunkRun = (
   files?: OutputFile[];
   /** Time the chunk spent paused (CPU limit, contributor pauses); not counted against its timeout. */
   pausedMs?: number;
+  /**
+   * Facts about how the result was computed, sent as ResultReport.runtimeInfo: for ONNX the execution provider and
+   * adapter (`{ executionProvider: 'webgpu', adapter: 'google swiftshader', ... }`). Undefined values are dropped.
+   */
+  runtimeInfo?: Record<string, string | undefined>;
 };
 
 /**

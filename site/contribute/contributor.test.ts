@@ -401,6 +401,25 @@ describe('toReport', () => {
   it('sends output even when it is falsy', () => {
     expect(toReport(lease, { ok: true, output: 0, stdout: '', stderr: '', durationMs: 1 })).toMatchObject({ status: 'ok', output: 0 });
   });
+
+  it('records which execution provider and adapter produced a result, without undefined values', () => {
+    const run = {
+      ok: true as const, output: {}, stdout: '', stderr: '', durationMs: 1,
+      runtimeInfo: { executionProvider: 'webgpu', adapter: 'google swiftshader', threads: '1', webgpuFallback: undefined },
+    };
+    expect(toReport(lease, run).runtimeInfo).toEqual({ executionProvider: 'webgpu', adapter: 'google swiftshader', threads: '1' });
+    expect('runtimeInfo' in toReport(lease, { ok: true, output: 1, stdout: '', stderr: '', durationMs: 1 })).toBe(false);
+  });
+});
+
+describe('describeThread', () => {
+  const view = { phase: 'running' as const, jobName: 'Digits', chunkIndex: 3, recycled: 0 };
+  it('names the execution provider and adapter of a running ONNX chunk once the thread has used one', () => {
+    expect(describeThread({ ...view, runtime: 'onnx', executionProvider: 'webgpu', adapter: 'google swiftshader' })).toBe('running Digits chunk 3 on webgpu (google swiftshader)');
+    expect(describeThread({ ...view, runtime: 'onnx', executionProvider: 'wasm', adapter: 'cpu' })).toBe('running Digits chunk 3 on wasm');
+    expect(describeThread({ ...view, runtime: 'onnx' })).toBe('running Digits chunk 3');
+    expect(describeThread({ ...view, runtime: 'python', executionProvider: 'wasm' })).toBe('running Digits chunk 3');
+  });
 });
 
 describe('Contributor outbox', () => {

@@ -45,6 +45,14 @@ export interface ThreadView {
   jobName?: string;
   jobDescription?: string;
   chunkIndex?: number;
+  /** The runtime of the current chunk's job ("python", "onnx"). */
+  runtime?: JobSpec['runtime'];
+  /**
+   * Where this thread's last ONNX chunk ran: the execution provider and adapter (`webgpu`, `google swiftshader`).
+   * A thread keeps its provider for a model, so a running ONNX chunk is shown with it.
+   */
+  executionProvider?: string;
+  adapter?: string;
   /** When the current chunk started (epoch ms). */
   startedAt?: number;
   /** WebAssembly memory of the thread's worker after its last chunk. */
@@ -157,6 +165,10 @@ interface Slot {
   error?: string;
   memoryBytes?: number;
   recycled: number;
+  /** runtimeInfo of the thread's last ONNX result. */
+  onnx?: { executionProvider?: string; adapter?: string };
+  /** Runtime options changed while it ran: replace the worker once its chunk is done. */
+  stale?: boolean;
 }
 
 interface Pending {
@@ -314,6 +326,18 @@ export class Contributor {
     for (const slot of this.slots) slot.thread.setCpuLimit?.(this.limits.cpuLimit);
   }
 
+  /**
+   * Changes the options new workers start with (the "use GPU" setting). Idle threads get a fresh worker now, busy
+   * ones after their current chunk.
+   */
+  setRuntimeOptions(runtimeOptions: RuntimeOptions): void {
+    this.options.runtimeOptions = runtimeOptions;
+    for (const slot of this.slots) {
+      if (slot.work) slot.stale = true;
+      else if (slot.phase === 'idle' || slot.phase === 'error') this.restartThread(slot);
+    }
+  }
+
   /** The network came back (or the contributor asked): retry the coordinator now instead of at the end of a backoff. */
   nudge(): void {
     this.leaseFailures = 0;
@@ -338,6 +362,9 @@ export class Contributor {
         jobName: slot.work?.job.name,
         jobDescription: slot.work?.job.description,
         chunkIndex: slot.work?.lease.chunkIndex,
+        runtime: slot.work?.job.runtime,
+        executionProvider: slot.onnx?.executionProvider,
+        adapter: slot.onnx?.adapter,
         startedAt: slot.work?.startedAt,
         memoryBytes: slot.memoryBytes,
         recycled: slot.recycled,
@@ -529,6 +556,9 @@ export class Contributor {
     } catch (error) {
       run = { ok: false, failure: 'crash', error: errorText(error), stdout: '', stderr: '', durationMs: this.now() - work.startedAt };
     }
+    if (run.ok && run.runtimeInfo?.executionProvider) {
+      slot.onnx = { executionProvider: run.runtimeInfo.executionProvider, adapter: run.runtimeInfo.adapter };
+    }
     if (!work.abandoned) {
       this.totals.cpuMs += run.durationMs;
       this.lifetime.cpuMs += run.durationMs;
@@ -554,7 +584,8 @@ export class Contributor {
     }
     await workspaces?.remove(leaseId);
     if (slot.work === work) slot.work = undefined;
-    if (this.slots.includes(slot)) await this.recycleIfDue(slot);
+    if (this.slots.includes(slot) && slot.stale) this.restartThread(slot);
+    else if (this.slots.includes(slot)) await this.recycleIfDue(slot);
     if (this.slots.includes(slot) && (slot.phase === 'running' || slot.phase === 'stopping')) slot.phase = 'idle';
     this.emit();
     this.wakeup.notify();
@@ -636,9 +667,27 @@ export class Contributor {
   private spawn(): void {
     const slot: Slot = { thread: this.options.createThread(), phase: 'loading', recycled: 0 };
     this.slots.push(slot);
-    slot.thread.start(this.options.runtimeOptions ?? {}).then(
+    this.startThread(slot);
+  }
+
+  /** Replaces the slot's worker with one started with the current runtime options. */
+  private restartThread(slot: Slot): void {
+    slot.thread.dispose();
+    slot.thread = this.options.createThread();
+    slot.phase = 'loading';
+    slot.stale = false;
+    slot.onnx = undefined;
+    slot.error = undefined;
+    slot.memoryBytes = undefined;
+    this.emit();
+    this.startThread(slot);
+  }
+
+  private startThread(slot: Slot): void {
+    const thread = slot.thread;
+    thread.start(this.options.runtimeOptions ?? {}).then(
       () => {
-        if (slot.phase !== 'loading') return;
+        if (slot.thread !== thread || slot.phase !== 'loading') return;
         slot.thread.setCpuLimit?.(this.limits.cpuLimit);
         if (this.pauseReasons().length > 0) slot.thread.suspend?.();
         slot.phase = 'idle';
@@ -646,6 +695,7 @@ export class Contributor {
         this.wakeup.notify();
       },
       (error: unknown) => {
+        if (slot.thread !== thread) return;
         slot.phase = 'error';
         slot.error = errorText(error);
         this.emit();
@@ -689,6 +739,8 @@ export function toReport(lease: Lease, run: ChunkRun, attachments: Pick<Attachme
     ...(run.stdout ? { stdout: run.stdout } : {}),
     ...(run.stderr ? { stderr: run.stderr } : {}),
   };
+  const info = Object.entries(run.runtimeInfo ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  if (info.length) Object.assign(base, { runtimeInfo: Object.fromEntries(info) });
   if (!run.ok) return { ...base, status: 'error', error: run.error, failure: run.failure };
   return {
     ...base,
@@ -711,12 +763,18 @@ export function describeThread(view: ThreadView): string {
     case 'idle':
       return 'idle';
     case 'running':
-      return `running ${view.jobName ?? 'job'} chunk ${view.chunkIndex ?? '?'}`;
+      return `running ${view.jobName ?? 'job'} chunk ${view.chunkIndex ?? '?'}${view.runtime === 'onnx' ? onProvider(view) : ''}`;
     case 'stopping':
       return `stopping ${view.jobName ?? 'job'} chunk ${view.chunkIndex ?? '?'}`;
     case 'error':
       return `error: ${view.error ?? 'unknown'}`;
   }
+}
+
+/** " on webgpu (google swiftshader)" for a thread whose ONNX provider is known, else "". */
+export function onProvider(view: Pick<ThreadView, 'executionProvider' | 'adapter'>): string {
+  if (!view.executionProvider) return '';
+  return ` on ${view.executionProvider}${view.adapter && view.adapter !== 'cpu' ? ` (${view.adapter})` : ''}`;
 }
 
 /** The coordinator line: "connected", "no work right now, checking again in 4 s", "coordinator unreachable, retrying in 8 s". */

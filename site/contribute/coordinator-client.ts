@@ -31,7 +31,7 @@ export class ContributorClient implements ContributorApi {
   ) {}
 
   lease(max: number): Promise<LeaseResponse> {
-    return this.call<LeaseResponse>('leases', { max, runtimes: ['python'] });
+    return this.call<LeaseResponse>('leases', { max, runtimes: ['python', 'onnx'] });
   }
 
   heartbeat(leases: LeaseRef[]): Promise<HeartbeatResponse> {
@@ -104,7 +104,7 @@ export class ContributorClient implements ContributorApi {
   private async loadOrRegister(): Promise<RegisterResponse> {
     const saved = await this.identity.load();
     if (saved) return saved;
-    const request: RegisterRequest = { runtimes: ['python'], ...(this.agent ? { agent: this.agent.slice(0, 500) } : {}) };
+    const request: RegisterRequest = { runtimes: ['python', 'onnx'], ...(this.agent ? { agent: this.agent.slice(0, 500) } : {}) };
     const credentials = await requestJson<RegisterResponse>(this.fetchFn, 'POST', '/api/contributors', request);
     await this.identity.save(credentials);
     return credentials;

@@ -4,7 +4,7 @@ import { byId, h, setText } from '../shared/dom.js';
 import { formatDuration, plural } from '../shared/format.js';
 import { BrowserConditions, pauseReasons } from './conditions.js';
 import { ContributorClient } from './coordinator-client.js';
-import { Contributor, describeCoordinator, describeThread, type ContributorSnapshot, type ThreadLimits } from './contributor.js';
+import { Contributor, describeCoordinator, describeThread, onProvider, type ContributorSnapshot, type ThreadLimits } from './contributor.js';
 import { browserHistoryStore } from './history.js';
 import { browserIdentityStore } from './identity.js';
 import { browserOutbox } from './outbox.js';
@@ -25,6 +25,7 @@ const idleInput = byId<HTMLInputElement>('idle-input');
 const idleMinutesInput = byId<HTMLInputElement>('idle-minutes-input');
 const batteryInput = byId<HTMLInputElement>('battery-input');
 const heatInput = byId<HTMLInputElement>('heat-input');
+const gpuInput = byId<HTMLInputElement>('gpu-input');
 const systemIdleButton = byId<HTMLButtonElement>('system-idle-button');
 const threadList = byId<HTMLOListElement>('thread-list');
 const coordinatorStatus = byId('coordinator-status');
@@ -52,7 +53,7 @@ const limitsFrom = (s: ContributorSettings): Partial<ThreadLimits> => ({
 const contributor = new Contributor({
   api: new ContributorClient((input, init) => fetch(input, init), browserIdentityStore(), navigator.userAgent),
   createThread: createBrowserThread,
-  runtimeOptions: browserRuntimeOptions,
+  runtimeOptions: browserRuntimeOptions(settings),
   onChange: scheduleRender,
   outbox: browserOutbox(),
   workspaces: await OpfsWorkspaces.open(),
@@ -97,6 +98,7 @@ function showSettings(s: ContributorSettings): void {
   idleMinutesInput.value = String(s.idleMinutes);
   batteryInput.checked = s.pauseOnBattery;
   heatInput.checked = s.pauseUnderHeat;
+  gpuInput.checked = s.useGpu;
 }
 
 function readSettings(): ContributorSettings {
@@ -110,19 +112,22 @@ function readSettings(): ContributorSettings {
       idleMinutes: idleMinutesInput.value,
       pauseOnBattery: batteryInput.checked,
       pauseUnderHeat: heatInput.checked,
+      useGpu: gpuInput.checked,
     },
     cores,
   );
 }
 
 function applySettings(): void {
+  const gpuChanged = readSettings().useGpu !== settings.useGpu;
   settings = readSettings();
+  if (gpuChanged) contributor.setRuntimeOptions(browserRuntimeOptions(settings));
   void settingsStore.save(settings);
   contributor.setLimits(limitsFrom(settings));
   void conditions.update(settings);
   updatePauses();
 }
-for (const input of [cpuLimitInput, memoryInput, recycleInput, idleInput, idleMinutesInput, batteryInput, heatInput]) {
+for (const input of [cpuLimitInput, memoryInput, recycleInput, idleInput, idleMinutesInput, batteryInput, heatInput, gpuInput]) {
   input.addEventListener('change', applySettings);
 }
 
@@ -212,6 +217,7 @@ function render(snapshot: ContributorSnapshot): void {
     setText(item.querySelector('[data-testid="thread-description"]')!, view.phase === 'running' ? (view.jobDescription ?? '') : '');
     const detail = [
       view.startedAt !== undefined && view.phase === 'running' ? `running for ${formatDuration(now - view.startedAt)}${paused ? ' (paused)' : ''}` : '',
+      view.executionProvider && view.runtime !== 'onnx' ? `last model${onProvider(view)}` : '',
       view.memoryBytes ? `memory ${Math.round(view.memoryBytes / MIB)} MiB` : '',
       view.recycled ? `restarted ${plural(view.recycled, 'time')}` : '',
     ].filter(Boolean);

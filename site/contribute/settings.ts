@@ -19,6 +19,8 @@ export interface ContributorSettings {
   memoryCeilingMiB: number;
   /** Replace each worker after this many chunks (keeps long sessions fresh). */
   recycleAfterChunks: number;
+  /** Let ONNX chunks run on the GPU (WebGPU) when the browser has an adapter; off: WebAssembly only. */
+  useGpu: boolean;
 }
 
 const KEY = 'idle-sense.settings';
@@ -34,6 +36,7 @@ export function defaultSettings(cores: number): ContributorSettings {
     pauseUnderHeat: false,
     memoryCeilingMiB: 1024,
     recycleAfterChunks: 1000,
+    useGpu: true,
   };
 }
 
@@ -58,6 +61,7 @@ export function normalizeSettings(raw: Partial<Record<keyof ContributorSettings,
     pauseUnderHeat: bool(r.pauseUnderHeat, d.pauseUnderHeat),
     memoryCeilingMiB: clamp(r.memoryCeilingMiB, 64, 4096, d.memoryCeilingMiB),
     recycleAfterChunks: clamp(r.recycleAfterChunks, 1, 1_000_000, d.recycleAfterChunks),
+    useGpu: bool(r.useGpu, d.useGpu),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorSummary, outputText, preview } from './results-view.js';
+import { errorSummary, outputText, preview, tensorsText } from './results-view.js';
 
 describe('outputText', () => {
   it('shows JSON output, strings as they are', () => {
@@ -26,5 +26,21 @@ describe('preview', () => {
   it('cuts long or many-line text', () => {
     expect(preview('x'.repeat(300), 10)).toEqual({ head: 'x'.repeat(10), truncated: true });
     expect(preview('1\n2\n3\n4\n5\n6').truncated).toBe(true);
+  });
+});
+
+describe('tensorsText', () => {
+  it('writes an ONNX output as one line per tensor: type, dims and values', () => {
+    const output = {
+      label: { type: 'int64', dims: [3], data: [4, 0, '9007199254740993'] },
+      probabilities: { type: 'float32', dims: [3, 1], data: [0.25, 'NaN', 1] },
+    };
+    expect(outputText({ index: 0, status: 'ok', output })).toBe('label: int64 [3] = [4, 0, 9007199254740993]\nprobabilities: float32 [3, 1] = [0.25, NaN, 1]');
+    expect(tensorsText({ x: { type: 'uint8', dims: [4], data: [1, 2, 3, 4] } }, 2)).toBe('x: uint8 [4] = [1, 2, … 2 more]');
+  });
+  it('leaves other outputs alone', () => {
+    expect(tensorsText({ a: 1 })).toBeUndefined();
+    expect(tensorsText([1])).toBeUndefined();
+    expect(outputText({ index: 0, status: 'ok', output: { a: 1 } })).toBe('{"a":1}');
   });
 });

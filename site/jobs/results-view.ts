@@ -7,10 +7,36 @@ import { isReplicated, verifiedCell } from './verification.js';
 
 const PREVIEW_CHARS = 240;
 
-/** The text shown for a result: its JSON output, or what it printed when there is no output (script mode). */
+/** Most values of one tensor written out; the full output is in the downloads. */
+const TENSOR_VALUES_SHOWN = 1000;
+
+type WireTensor = { type: string; dims: number[]; data: unknown[] };
+const isTensor = (value: unknown): value is WireTensor =>
+  typeof value === 'object' && value !== null && typeof (value as WireTensor).type === 'string' &&
+  Array.isArray((value as WireTensor).dims) && Array.isArray((value as WireTensor).data);
+
+/**
+ * An ONNX chunk's output (tensors by name) as one line per tensor: name, element type, dims, then the values
+ * ("label: int64 [3] = [4, 0, 9]"); undefined for any other output.
+ */
+export function tensorsText(output: unknown, maxValues = TENSOR_VALUES_SHOWN): string | undefined {
+  if (typeof output !== 'object' || output === null || Array.isArray(output)) return undefined;
+  const entries = Object.entries(output);
+  if (entries.length === 0 || !entries.every(([, tensor]) => isTensor(tensor))) return undefined;
+  return (entries as [string, WireTensor][])
+    .map(([name, { type, dims, data }]) => {
+      const shown = data.slice(0, maxValues).map((value) => (typeof value === 'string' ? value : JSON.stringify(value)));
+      const more = data.length > maxValues ? `, … ${(data.length - maxValues).toLocaleString('en')} more` : '';
+      return `${name}: ${type} [${dims.join(', ')}] = [${shown.join(', ')}${more}]`;
+    })
+    .join('\n');
+}
+
+/** The text shown for a result: its output (tensors by line), or what it printed when there is no output (script mode). */
 export function outputText(result: ChunkResult | ResultDetail): string {
   if (result.output !== undefined && result.output !== null) {
-    return typeof result.output === 'string' ? result.output : JSON.stringify(result.output);
+    if (typeof result.output === 'string') return result.output;
+    return tensorsText(result.output) ?? JSON.stringify(result.output);
   }
   return (result.stdout ?? '').replace(/\n$/, '');
 }

@@ -1,4 +1,5 @@
-// The submit page (`/submit`): a script, its chunk inputs and limits become POST /api/jobs, then the job's page opens.
+// The submit page (`/submit`): a Python script or an ONNX model (onnx-form.ts), its chunk inputs and limits become
+// POST /api/jobs, then the job's page opens.
 import { examples } from '../../examples/catalog.js';
 import { describeIssues, JobSubmission } from '../../protocol/index.js';
 import { errorText, jobsApi } from '../shared/api.js';
@@ -6,6 +7,7 @@ import { byId, h, setText } from '../shared/dom.js';
 import { plural } from '../shared/format.js';
 import { enableCodeEditing } from './editor.js';
 import { formatInputs, parseInputs, type ParsedInputs } from './inputs.js';
+import { OnnxForm } from './onnx-form.js';
 import { verificationFieldOf, verificationFields, type VerificationField } from './verification.js';
 
 const form = byId<HTMLFormElement>('submit-form');
@@ -28,6 +30,20 @@ const relInput = byId<HTMLInputElement>('tolerance-rel-input');
 const adaptiveInput = byId<HTMLInputElement>('adaptive-input');
 const maxResultsInput = byId<HTMLInputElement>('max-results-input');
 const maxErrorsInput = byId<HTMLInputElement>('max-errors-input');
+const onnxRadio = byId<HTMLInputElement>('runtime-onnx');
+
+// --- Runtime ---------------------------------------------------------------------------------------------------------
+
+const onnxForm = new OnnxForm(hideError);
+const isOnnx = () => onnxRadio.checked;
+
+function showRuntime(): void {
+  const onnx = isOnnx();
+  byId('onnx-fields').hidden = !onnx;
+  for (const id of ['python-fields', 'python-inputs-field', 'entry-field', 'example-field']) byId(id).hidden = onnx || (id === 'example-field' && examples.length === 0);
+  hideError();
+}
+for (const radio of [byId('runtime-python'), onnxRadio]) radio.addEventListener('change', showRuntime);
 
 enableCodeEditing(sourceInput);
 
@@ -130,11 +146,23 @@ function hideError(): void {
   setText(submitError, '');
 }
 
-/** Builds the submission from the form, or says what to fix. */
-function buildSubmission(): { ok: true; body: JobSubmission } | { ok: false; error: string } {
+/** The runtime-specific part of the submission: the script and its inputs, or the model and its tensors. */
+async function runtimeFields(): Promise<{ ok: true; fields: object } | { ok: false; error: string }> {
+  if (isOnnx()) {
+    const onnx = await onnxForm.fields();
+    return onnx.ok ? { ok: true, fields: { runtime: 'onnx', ...onnx.fields } } : onnx;
+  }
   updateInputsCount();
   if (sourceInput.value.trim() === '') return { ok: false, error: 'Paste a Python script.' };
   if (!parsed.ok) return { ok: false, error: `Inputs: ${parsed.error}` };
+  const entry = entryInput.value.trim();
+  return { ok: true, fields: { runtime: 'python', source: sourceInput.value, inputs: parsed.inputs, ...(entry ? { entry } : {}) } };
+}
+
+/** Builds the submission from the form, or says what to fix. */
+async function buildSubmission(): Promise<{ ok: true; body: JobSubmission } | { ok: false; error: string }> {
+  const runtime = await runtimeFields();
+  if (!runtime.ok) return runtime;
   const seconds = Number(timeoutInput.value);
   if (timeoutInput.value.trim() !== '' && (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 86_400)) {
     return { ok: false, error: 'The timeout must be between 0.1 and 86,400 seconds (24 hours).' };
@@ -164,14 +192,10 @@ function buildSubmission(): { ok: true; body: JobSubmission } | { ok: false; err
   }
   const name = nameInput.value.trim();
   const description = descriptionInput.value.trim();
-  const entry = entryInput.value.trim();
   const candidate = {
-    runtime: 'python' as const,
-    source: sourceInput.value,
-    inputs: parsed.inputs,
+    ...runtime.fields,
     ...(name ? { name } : {}),
     ...(description ? { description } : {}),
-    ...(entry ? { entry } : {}),
     ...(timeoutInput.value.trim() !== '' ? { timeoutMs: Math.round(seconds * 1000) } : {}),
     ...verification.fields,
   };
@@ -190,15 +214,17 @@ function buildSubmission(): { ok: true; body: JobSubmission } | { ok: false; err
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   hideError();
-  const submission = buildSubmission();
-  if (!submission.ok) {
-    showError(submission.error);
-    return;
-  }
   submitButton.disabled = true;
   const label = submitButton.textContent;
   submitButton.textContent = 'Submitting…';
   try {
+    const submission = await buildSubmission();
+    if (!submission.ok) {
+      showError(submission.error);
+      submitButton.disabled = false;
+      submitButton.textContent = label;
+      return;
+    }
     const job = await jobsApi.submit(submission.body);
     location.assign(jobsApi.pageUrl(job.id));
   } catch (error) {
@@ -210,3 +236,4 @@ form.addEventListener('submit', async (event) => {
 
 updateInputsCount();
 updateVerificationHints();
+showRuntime();

@@ -17,24 +17,31 @@ export async function blobName(bytes: Uint8Array): Promise<string> {
 
 /** Cache Storage (browsers, workers included): survives reloads; one entry per model under a synthetic URL. */
 export class CacheStorageModelCache implements ModelCache {
-  constructor(private readonly cacheName = 'idle-sense-models-v1') {}
+  /**
+   * @param storage the CacheStorage to use (default: the global `caches`); a locked-down worker passes the one it
+   *   captured before lockdown, so the runtime keeps its cache while chunks' code cannot reach it.
+   */
+  constructor(
+    private readonly cacheName = 'idle-sense-models-v1',
+    private readonly storage: CacheStorage = caches,
+  ) {}
 
   private key(name: string): string {
     return new URL(`/idle-sense-models/${name}`, (globalThis as { location?: { href: string } }).location?.href ?? 'http://localhost/').href;
   }
 
   async get(name: string): Promise<Uint8Array | undefined> {
-    const response = await (await caches.open(this.cacheName)).match(this.key(name));
+    const response = await (await this.storage.open(this.cacheName)).match(this.key(name));
     return response ? new Uint8Array(await response.arrayBuffer()) : undefined;
   }
 
   async put(name: string, bytes: Uint8Array): Promise<void> {
     const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.byteLength) };
-    await (await caches.open(this.cacheName)).put(this.key(name), new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
+    await (await this.storage.open(this.cacheName)).put(this.key(name), new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
   }
 
   async delete(name: string): Promise<void> {
-    await (await caches.open(this.cacheName)).delete(this.key(name));
+    await (await this.storage.open(this.cacheName)).delete(this.key(name));
   }
 }
 
@@ -70,6 +77,7 @@ export class ModelLoader {
   constructor(
     private readonly cache: ModelCache,
     private readonly blobBaseURL: string,
+    private readonly fetchFn: typeof fetch = (input, init) => fetch(input, init),
   ) {}
 
   /** Verified bytes of model `name`: from the cache, else downloaded (once per browser), checked and cached. */
@@ -100,7 +108,7 @@ export class ModelLoader {
     const base = new URL(this.blobBaseURL, (globalThis as { location?: { href: string } }).location?.href).href;
     let response: Response;
     try {
-      response = await fetch(base + name);
+      response = await this.fetchFn(base + name);
     } catch (err) {
       throw new ModelUnavailableError(`could not download model ${name}: ${err instanceof Error ? err.message : String(err)}`);
     }

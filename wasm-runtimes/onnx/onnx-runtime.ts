@@ -34,10 +34,15 @@ export interface OnnxRuntimeOptions extends RuntimeOptions {
   onnxWasmThreads?: number;
   /** Where verified models are kept (default: Cache Storage in browsers, memory in Node). Not for Comlink callers. */
   modelCache?: ModelCache;
+  /**
+   * How models are downloaded (default: the global `fetch`). A locked-down worker passes the fetch it captured before
+   * lockdown, so model downloads need no hole in the allowlist that chunks' code could use. Not for Comlink callers.
+   */
+  modelFetch?: typeof fetch;
 }
 
 /** Facts about the run that produced a result; sent as ResultReport.runtimeInfo (all values are strings). */
-export interface OnnxRuntimeInfo {
+export type OnnxRuntimeInfo = {
   executionProvider: ExecutionProvider;
   /** The GPU adapter (WebGPU) or `cpu` (WASM). */
   adapter: string;
@@ -46,7 +51,7 @@ export interface OnnxRuntimeInfo {
   ort: string;
   /** Why WebGPU, preferred by the job, did not compute this result (it fell back to WASM). */
   webgpuFallback?: string;
-}
+};
 
 /** A ChunkRun with the provider that computed it. Successful runs always carry runtimeInfo. */
 export type OnnxChunkRun = ChunkRun & { runtimeInfo?: OnnxRuntimeInfo };
@@ -97,7 +102,7 @@ export class OnnxRuntime implements ChunkRuntime {
     if (this.options) throw new Error('OnnxRuntime.initialize() was already called');
     this.options = options;
     const { providers, adapter, gpuFeatures } = await availableProviders(options.allowGpu ?? true);
-    this.models = new ModelLoader(options.modelCache ?? defaultModelCache(), options.modelBaseURL ?? '/api/blobs/');
+    this.models = new ModelLoader(options.modelCache ?? defaultModelCache(), options.modelBaseURL ?? '/api/blobs/', options.modelFetch);
     const threads = wasmThreadCount(options.onnxWasmThreads);
     const ort = await this.build(providers[0], threads);
     this.capabilities = { providers, adapter, gpuFeatures, wasmThreads: threads, ort: ort.env.versions.web ?? ort.env.versions.common };
