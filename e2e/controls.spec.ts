@@ -41,6 +41,23 @@ async function setField(page: Page, testId: string, value: string | boolean): Pr
   }
 }
 
+/** A setting as the page stored it in IndexedDB (idb-keyval's default store). */
+async function storedSetting(page: Page, name: string): Promise<unknown> {
+  return page.evaluate(
+    (name) =>
+      new Promise((resolve) => {
+        const open = indexedDB.open('keyval-store');
+        open.onsuccess = () => {
+          const read = open.result.transaction('keyval').objectStore('keyval').get('idle-sense.settings');
+          read.onsuccess = () => resolve((read.result as Record<string, unknown> | undefined)?.[name]);
+          read.onerror = () => resolve(undefined);
+        };
+        open.onerror = () => resolve(undefined);
+      }),
+    name,
+  );
+}
+
 const start = (page: Page) => page.getByRole('button', { name: 'Start contributing' }).click();
 
 async function expectPaused(page: Page, reason: RegExp): Promise<void> {
@@ -96,6 +113,8 @@ test('pause under heat: paused at serious/critical CPU pressure, resumed at fair
   await cdp.send('Emulation.setPressureSourceOverrideEnabled', { enabled: true, source: 'cpu' });
   await cdp.send('Emulation.setPressureStateOverride', { source: 'cpu', state: 'nominal' });
   await setField(tab.page, 'heat-input', true); // saved with the other settings
+  // The save is asynchronous (IndexedDB): reload only once it is stored.
+  await expect.poll(() => storedSetting(tab.page, 'pauseUnderHeat')).toBe(true);
   await tab.page.reload(); // the page's pressure observer now starts on the overridden source only
   await expect(tab.page.getByTestId('heat-input')).toBeChecked();
   await start(tab.page);
