@@ -59,23 +59,24 @@ const sections = [
   await section('ONNX runtime', async () => (await import('./onnx.js')).benchOnnx),
   await section('Python runtime', loadPythonBench),
 ];
-// What the profiles of this coordinator showed (bench/dispatch.ts --cpu-prof DIR reproduces them); the tables above
-// carry this run's numbers.
+// How to read the tables above; the numbers themselves are this run's.
 const reading = `## Reading
 
 - **Dispatch target.** The line under the dispatch table says whether SQLite with batch 32 over real HTTP reached
   5,000 chunks/s on this box. BOINC's published scheduler figure is about 100 tasks/s per server.
 - **Batch size is the lever.** With batch 1 every chunk costs two HTTP requests, and request handling, not the store,
-  dominates: compare the \`store\` and \`http\` rows. Contributors should lease and report in batches.
-- **HTTP overhead, mostly one middleware.** Profiles of the HTTP coordinator show Hono's \`bodyLimit\` reading
-  \`c.req.raw.body\`, which makes @hono/node-server build a full web \`Request\` (AbortController, ReadableStream)
-  for every call instead of its fast path, plus socket writes (\`writev\`). A content-length check in place of
-  \`bodyLimit\` (with the size enforced while \`readJson\` reads) removes most of that cost.
-- **SQLite lease query does not use its index.** \`queuedFor\` is planned on the primary key, not
-  \`chunks_queued\`, so every lease walks the chunks already leased or finished: see the "lease cost as a job
-  progresses" table. It grows with job size (a 1,000,000-chunk job would lease ever more slowly).
-- **Per-result work in SQLite \`reportResults\`.** Each result reloads and rewrites the job row (\`SELECT *\`,
-  source included) and each lease draws two random values; batching those per call cuts the per-chunk cost.
+  dominates: compare the \`store\` and \`http\` rows. The contributor tab leases as many chunks as it has idle
+  threads and reports finished results together.
+- **What earlier profiles fixed.** Hono's \`bodyLimit\` middleware made @hono/node-server build a full web
+  \`Request\` per call; the coordinator now checks \`Content-Length\` and measures bodies while reading them. The
+  lease queries name their partial indexes (\`INDEXED BY\`), so leasing costs the same at the end of a
+  1,000,000-chunk job as at its start; ids and secrets come from one pooled random buffer; a report loads each job
+  once per call.
+- **Replicas.** With \`replicas: 2\` every verified chunk costs two leases and two reports plus the comparison, so
+  expect a little under half the unreplicated rate.
+- **Verification.** Quorum 2 let no wrong answer through from independently faulty contributors; adaptive
+  replication costs about 1.02 results per chunk once contributors are trusted (goal: at most 1.2), at the price of
+  the wrong-answer rate shown for 10%-faulty contributors (see docs/verification.md).
 `;
 const report = `${header}\n${sections.join('\n')}\n${reading}`;
 writeFileSync(resultsFile, report);

@@ -72,6 +72,8 @@ export interface Repo {
   clearWanted(jobId: string): number;
   replicas(jobId: string, index: number): ReplicaRecord[];
   replica(leaseId: string): ReplicaRecord | undefined;
+  /** A replica and every replica of its chunk (itself included), in one read. Empty when the lease is unknown. */
+  replicaWithSiblings(leaseId: string): ReplicaRecord[];
   insertReplica(replica: ReplicaRecord): void;
   saveReplica(replica: ReplicaRecord): void;
   overdueReplicas(now: number, limit: number): ReplicaRecord[];
@@ -275,7 +277,8 @@ export class EngineStore implements Store {
     return this.repo.transaction(() => {
       const jobs = new JobCache(this.repo);
       const outcomes = reports.map((report): ReportOutcome => {
-        const replica = this.repo.replica(report.leaseId);
+        const siblings = this.repo.replicaWithSiblings(report.leaseId);
+        const replica = siblings.find((r) => r.leaseId === report.leaseId);
         const check = checkLease({ replica, contributorId, token: report.leaseToken, now });
         if (check.action === 'expire') {
           this.expire(jobs.get(replica!.jobId), replica!, now);
@@ -284,7 +287,7 @@ export class EngineStore implements Store {
         if (check.action === 'reject') return { leaseId: report.leaseId, outcome: 'rejected', error: check.error };
         if (check.action === 'duplicate') return { leaseId: report.leaseId, outcome: 'duplicate' };
         const job = jobs.get(replica!.jobId);
-        this.changeReplica(job, replica!, (r) => withReport(r, report, now), now);
+        this.changeReplica(job, replica!, (r) => withReport(r, report, now), now, siblings);
         return { leaseId: report.leaseId, outcome: 'accepted' };
       });
       jobs.saveAll();
@@ -341,9 +344,15 @@ export class EngineStore implements Store {
   }
 
   /** Changes one replica of a chunk, then settles the chunk. */
-  private changeReplica(job: JobRecord, replica: ReplicaRecord, change: (r: ReplicaRecord) => ReplicaRecord, now: number): void {
+  private changeReplica(
+    job: JobRecord,
+    replica: ReplicaRecord,
+    change: (r: ReplicaRecord) => ReplicaRecord,
+    now: number,
+    replicas?: ReplicaRecord[],
+  ): void {
     const chunk = this.repo.chunk(job.id, replica.index)!;
-    const before = this.repo.replicas(job.id, replica.index);
+    const before = replicas ?? this.repo.replicas(job.id, replica.index);
     const after = before.map((r) => (r.leaseId === replica.leaseId ? change(r) : r));
     this.apply(job, chunk, before, after, now, new Set([replica.leaseId]));
   }

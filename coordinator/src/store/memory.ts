@@ -142,6 +142,11 @@ class MemoryRepo implements Repo {
     return replica && copy(replica);
   }
 
+  replicaWithSiblings(leaseId: string): ReplicaRecord[] {
+    const replica = this.replicaRows.get(leaseId);
+    return replica ? this.replicas(replica.jobId, replica.index) : [];
+  }
+
   insertReplica(replica: ReplicaRecord): void {
     const byChunk = this.rows.get(replica.jobId)!.replicasOf;
     byChunk.set(replica.index, [...(byChunk.get(replica.index) ?? []), replica.leaseId]);

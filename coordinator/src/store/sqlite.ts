@@ -85,6 +85,8 @@ class SqliteRepo implements Repo {
     // With WAL, NORMAL loses nothing when the process dies; only an OS crash can drop the last commits.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('temp_store = MEMORY');
     const version = this.db.pragma('user_version', { simple: true }) as number;
     const hasTables = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'jobs'`).get();
     if (hasTables && version !== SCHEMA_VERSION) {
@@ -130,6 +132,8 @@ class SqliteRepo implements Repo {
       clearWanted: db.prepare(`UPDATE chunks SET wanted = 0 WHERE job_id = ? AND state = 'open' AND wanted > 0`),
       replicas: db.prepare(`SELECT * FROM leases WHERE job_id = ? AND idx = ? ORDER BY attempt`),
       replica: db.prepare(`SELECT * FROM leases WHERE id = ?`),
+      withSiblings: db.prepare(`SELECT s.* FROM leases l JOIN leases s INDEXED BY leases_by_chunk
+        ON s.job_id = l.job_id AND s.idx = l.idx WHERE l.id = ? ORDER BY s.attempt`),
       insertReplica: db.prepare(`INSERT INTO leases (id, token, job_id, idx, contributor_id, attempt, state, verdict,
         stand_alone, issued_at, deadline) VALUES (@leaseId, @token, @jobId, @index, @contributorId, @attempt, @state,
         @verdict, @standAlone, @issuedAt, @deadline)`),
@@ -249,6 +253,10 @@ class SqliteRepo implements Repo {
   replica(leaseId: string): ReplicaRecord | undefined {
     const row = this.sql.replica.get(leaseId) as Row | undefined;
     return row && toReplica(row);
+  }
+
+  replicaWithSiblings(leaseId: string): ReplicaRecord[] {
+    return (this.sql.withSiblings.all(leaseId) as Row[]).map(toReplica);
   }
 
   insertReplica(replica: ReplicaRecord): void {
