@@ -171,7 +171,8 @@ test('the CPU limit stretches chunks by a run/pause duty cycle (25% ≈ 4× the 
   await setField(tab.page, 'cpu-limit-input', '25');
   await start(tab.page);
   await expect(tab.page.getByTestId('thread-status')).toHaveText('idle', { timeout: 60_000 });
-  const job = await submitJob(coordinator.url, { name: 'limited', source: COUNT, inputs: [1, 2] });
+  // Enough work per chunk (about 0.3 s each here) that the duty cycle, not start-up noise, decides the wall time.
+  const job = await submitJob(coordinator.url, { name: 'limited', source: COUNT.replace('3_000_000', '10_000_000'), inputs: [1, 2] });
   const started = Date.now();
   await waitForJob(coordinator.url, job.id, (j) => j.status === 'completed', 120_000);
   const wall = Date.now() - started;
