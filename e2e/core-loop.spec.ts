@@ -2,7 +2,7 @@
 // page reaches 100% and the results match a reference computed here, independently of Python.
 import { expect, test } from '@playwright/test';
 import { startCoordinator, waitForJob, type RunningCoordinator } from './coordinator.js';
-import { chunksDone, contribute, results, submitJob } from './helpers.js';
+import { chunksDone, contribute, results, submitJob, submitOnPage } from './helpers.js';
 
 let coordinator: RunningCoordinator;
 test.beforeAll(async () => {
@@ -51,9 +51,7 @@ test('a pasted script is computed by two contributor tabs and the results match'
   await page.getByTestId('source-input').fill(COLLATZ);
   await page.getByTestId('inputs-input').fill('range 0..59');
   await expect(page.getByText('60 chunks')).toBeVisible();
-  await page.getByTestId('submit-button').click();
-  await page.waitForURL(/\/jobs\/[^/]+$/);
-  const jobId = new URL(page.url()).pathname.split('/').pop()!;
+  const jobId = await submitOnPage(page);
 
   const a = await contribute(browser, coordinator.url);
   const b = await contribute(browser, coordinator.url);
@@ -79,8 +77,7 @@ test('a syntax error fails the job and shows on the job page', async ({ browser,
   await page.goto(`${coordinator.url}/submit`);
   await page.getByTestId('source-input').fill('def main(x)\n    return x\n');
   await page.getByTestId('inputs-input').fill('[1, 2, 3, 4, 5, 6, 7, 8]');
-  await page.getByTestId('submit-button').click();
-  await page.waitForURL(/\/jobs\/[^/]+$/);
+  await submitOnPage(page);
   const tab = await contribute(browser, coordinator.url);
   await expect(page.getByTestId('job-status')).toHaveText(/failed/i, { timeout: 120_000 });
   await expect(page.getByTestId('job-error')).toContainText('SyntaxError');

@@ -35,3 +35,19 @@ export async function chunksDone(page: Page): Promise<number> {
   const match = /(\d+)\s+chunks?/.exec(text);
   return match ? Number(match[1]) : 0;
 }
+
+/**
+ * Presses "Submit job" on /submit and returns the new job's id once its page opened. If the page shows an error
+ * instead, fails with that error's text rather than a bare navigation timeout.
+ */
+export async function submitOnPage(page: Page): Promise<string> {
+  await page.getByTestId('submit-button').click();
+  const error = page.getByTestId('submit-error');
+  await Promise.race([
+    page.waitForURL(/\/jobs\/[^/?#]+$/, { timeout: 60_000 }),
+    error.waitFor({ state: 'visible', timeout: 60_000 }).then(async () => {
+      throw new Error(`the submit page refused the job: ${await error.textContent()}`);
+    }),
+  ]);
+  return new URL(page.url()).pathname.split('/').pop()!;
+}
