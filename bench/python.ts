@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { JobSpec } from '../protocol/index.js';
 import { spawnNodePythonWorker } from '../wasm-runtimes/python/node.js';
-import { RuntimeThread } from '../wasm-runtimes/python/thread.js';
+import { RuntimeThread } from '../wasm-runtimes/host/thread.js';
 
 const COMMAND = 'npx tsx bench/python.ts';
 const OVERHEAD_CHUNKS = 2000;

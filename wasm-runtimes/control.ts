@@ -1,6 +1,6 @@
 // The runtime side of the control block a host shares with its worker (layout: `Control` in runtime.ts): suspending
 // a running chunk and holding it to a CPU limit, both by blocking the worker thread in Atomics.wait, which costs no
-// CPU. The host side is RuntimeThread (python/thread.ts).
+// CPU. The host side is RuntimeThread (host/thread.ts).
 import { Control } from './runtime.js';
 
 /** The signal a runtime raises to call `pause()` from inside user code (Python: SIGUSR1). */

@@ -20,7 +20,7 @@ import type { ContributorApi } from './coordinator-client.js';
 import { memoryOutbox, type Outbox, type OutboxEntry } from './outbox.js';
 import { toAttachments, type AttachmentData, type Workspaces } from './workspace.js';
 
-/** The part of RuntimeThread (wasm-runtimes/python/thread.ts) the loop uses; tests pass fakes. */
+/** The part of RuntimeThread (wasm-runtimes/host/thread.ts) the loop uses; tests pass fakes. */
 export interface ChunkThread {
   start(options: RuntimeOptions): Promise<void>;
   run(job: JobSpec, input: unknown, context?: ChunkContext): Promise<ChunkRun>;

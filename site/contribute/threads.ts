@@ -5,7 +5,7 @@ import { spawnBrowserRuntimeWorker } from '../../wasm-runtimes/host/browser.js';
 import type { RuntimeHostOptions } from '../../wasm-runtimes/host/runtime-host.js';
 import type { OnnxRuntimeOptions } from '../../wasm-runtimes/onnx/onnx-runtime.js';
 import { BROWSER_PYODIDE_URL } from '../../wasm-runtimes/python/environment.js';
-import { RuntimeThread } from '../../wasm-runtimes/python/thread.js';
+import { RuntimeThread } from '../../wasm-runtimes/host/thread.js';
 import type { ChunkThread } from './contributor.js';
 
 export function createBrowserThread(): ChunkThread {

@@ -1,6 +1,6 @@
 // Browser spawn factory for RuntimeThread: a module Worker running onnx.worker.ts. The `new URL(..., import.meta.url)`
 // form is what lets Vite find and bundle the worker.
-import type { SpawnedWorker } from '../python/thread.js';
+import type { SpawnedWorker } from '../host/thread.js';
 
 /**
  * @example

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobSpec, OnnxChunkOutput } from '../../protocol/index.js';
-import { RuntimeThread } from '../python/thread.js';
+import { RuntimeThread } from '../host/thread.js';
 import { FIXTURE_TYPES, mixedInput, typesInput } from './fixtures/samples.js';
 import { blobName } from './models.js';
 import { nativeSession, runNatively } from './native.js';

@@ -2,7 +2,7 @@
 /// <reference path="./comlink-node-adapter.d.ts" />
 import { Worker } from 'node:worker_threads';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { SpawnedWorker } from './thread.js';
+import type { SpawnedWorker } from '../host/thread.js';
 
 /**
  * @example

@@ -10,7 +10,7 @@ import type { JobSpec } from '../../protocol/index.js';
 import type { ChunkRun } from '../runtime.js';
 import { spawnNodePythonWorker } from './node.js';
 import { argvFor } from './python-runtime.js';
-import { RuntimeThread } from './thread.js';
+import { RuntimeThread } from '../host/thread.js';
 
 let jobCounter = 0;
 type PythonJob = Extract<JobSpec, { runtime: 'python' }>;

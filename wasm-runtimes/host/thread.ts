@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import type { JobSpec } from '../../protocol/index.js';
 import { CONTROL_SLOTS, Control, type ChunkContext, type ChunkRun, type ChunkRuntime, type RuntimeOptions } from '../runtime.js';
-import { canShareMemory } from './environment.js';
+import { canShareMemory } from '../python/environment.js';
 
 /** A started worker, as a spawn factory hands it over (see spawnNodePythonWorker, spawnBrowserPythonWorker). */
 export interface SpawnedWorker {
