@@ -16,6 +16,10 @@ export interface CoordinatorConfig {
   maxBlobBytes: number;
   leaseGraceMs: number;
   retryCooldownMs: number;
+  /** Adaptive replication: least share of a trusted contributor's results that is still cross-checked. */
+  spotCheckFloor: number;
+  /** Replicas of a chunk go to contributors on distinct networks (/24, /48) when the pool has several. */
+  distinctNetworks: boolean;
   reaperIntervalMs: number;
   /** Suggested wait for a contributor that found no work. */
   idleRetryMs: number;
@@ -37,6 +41,8 @@ export function defaultConfig(overrides: Partial<CoordinatorConfig> = {}): Coord
     maxBlobBytes: 1024 * 1024 * 1024,
     leaseGraceMs: 30_000,
     retryCooldownMs: 30_000,
+    spotCheckFloor: 0.1,
+    distinctNetworks: true,
     reaperIntervalMs: 1_000,
     idleRetryMs: 2_000,
     ssePollMs: 1_000,
@@ -58,6 +64,10 @@ export const USAGE = `Usage: idle-sense coordinator [options]
   --max-blob-mb N     largest blob (model, attachment) in MiB (env MAX_BLOB_MB, default 1024)
   --lease-grace-s N   seconds added to a chunk's timeout before its lease expires (default 30)
   --retry-cooldown-s N  seconds before a contributor whose attempt at a chunk failed may get it again (default 30)
+  --spot-check F      adaptive replication: least share of a trusted contributor's results still cross-checked,
+                      0 to 1 (env SPOT_CHECK, default 0.1)
+  --distinct-networks on|off  replicas of a chunk go to distinct /24 (IPv4) or /48 (IPv6) networks while
+                      contributors from several are asking for work (env DISTINCT_NETWORKS, default on)
   --python-packages DIR  Pyodide distribution or folder of wheels that job "packages" load from
                       (env PYTHON_PACKAGES, default: the Pyodide core in node_modules, no extra packages)
   --quiet             do not log each job and contributor event
@@ -77,6 +87,8 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       'max-blob-mb': { type: 'string' },
       'lease-grace-s': { type: 'string' },
       'retry-cooldown-s': { type: 'string' },
+      'spot-check': { type: 'string' },
+      'distinct-networks': { type: 'string' },
       'python-packages': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -92,6 +104,10 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
   const store = values.store ?? env.STORE ?? 'sqlite';
   if (store !== 'sqlite' && store !== 'memory') throw new Error(`--store must be sqlite or memory, got "${store}"`);
   const quiet = values.quiet ?? false;
+  const spotCheck = number('--spot-check', values['spot-check'] ?? env.SPOT_CHECK, 0.1);
+  if (spotCheck > 1) throw new Error(`--spot-check must be between 0 and 1, got "${values['spot-check'] ?? env.SPOT_CHECK}"`);
+  const distinct = values['distinct-networks'] ?? env.DISTINCT_NETWORKS ?? 'on';
+  if (distinct !== 'on' && distinct !== 'off') throw new Error(`--distinct-networks must be on or off, got "${distinct}"`);
   return {
     ...defaultConfig({
       port: number('--port', values.port ?? env.PORT, 8080),
@@ -102,6 +118,8 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       maxBlobBytes: number('--max-blob-mb', values['max-blob-mb'] ?? env.MAX_BLOB_MB, 1024) * 1024 * 1024,
       leaseGraceMs: number('--lease-grace-s', values['lease-grace-s'] ?? env.LEASE_GRACE_S, 30) * 1000,
       retryCooldownMs: number('--retry-cooldown-s', values['retry-cooldown-s'] ?? env.RETRY_COOLDOWN_S, 30) * 1000,
+      spotCheckFloor: spotCheck,
+      distinctNetworks: distinct === 'on',
       ...((values['python-packages'] ?? env.PYTHON_PACKAGES) ? { pythonPackagesDir: resolve(values['python-packages'] ?? env.PYTHON_PACKAGES!) } : {}),
       log: quiet ? () => {} : (line) => console.log(`[${new Date().toISOString()}] ${line}`),
     }),

@@ -24,7 +24,12 @@ if (config.help) {
   process.exit(0);
 }
 
-const policy = { leaseGraceMs: config.leaseGraceMs, retryCooldownMs: config.retryCooldownMs };
+const policy = {
+  leaseGraceMs: config.leaseGraceMs,
+  retryCooldownMs: config.retryCooldownMs,
+  spotCheckFloor: config.spotCheckFloor,
+  distinctNetworks: config.distinctNetworks,
+};
 const dbFile = join(config.dataDir, 'idle-sense.db');
 const store: Store = config.store === 'memory' ? new MemoryStore(policy) : new SqliteStore({ file: dbFile, policy });
 const blobDir = config.store === 'memory' ? mkdtempSync(join(tmpdir(), 'idle-sense-blobs-')) : join(config.dataDir, 'blobs');

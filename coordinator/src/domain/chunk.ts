@@ -16,8 +16,15 @@ export interface Replica {
   attempt: number;
   state: ReplicaState;
   verdict: Verdict;
-  /** Issued under adaptive replication to a trusted contributor: its result may stand alone. */
+  /**
+   * Adaptive replication: issued to a trusted contributor, so its result may stand alone. When the result comes in,
+   * the spot check is drawn and a checked result loses the flag (engine.ts); nothing the contributor sees changes.
+   */
   standAlone: boolean;
+  /** The chunk was accepted on this result alone; cleared once it is re-verified (its contributor was caught). */
+  decidedAlone?: boolean;
+  /** The lessee's network (/24 or /48), when known: replicas of a chunk go to distinct networks. */
+  network?: string;
   issuedAt: number;
   deadline: number;
   reportedAt?: number;
@@ -56,6 +63,11 @@ export interface Chunk {
   /** A contributor whose replica just failed gets the chunk again only after `retryAt`, so another one tries first. */
   lastFailedBy?: string;
   retryAt?: number;
+  /**
+   * A known-answer chunk: the coordinator seeded it with an answer verified earlier, so one result is compared with
+   * that answer instead of another replica. Never shown; the chunk looks like any other.
+   */
+  known?: { output: unknown };
 }
 
 export interface SettleContext {
@@ -70,6 +82,8 @@ export interface SettleContext {
 
 export interface TrustUpdate {
   contributorId: string;
+  /** The replica judged. */
+  leaseId: string;
   valid: boolean;
 }
 
@@ -128,7 +142,7 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
       const valid = same(r.output, canonical.output);
       r.verdict = valid ? 'valid' : 'invalid';
       if (valid) next.agreeing++;
-      trust.push({ contributorId: r.contributorId, valid });
+      trust.push({ contributorId: r.contributorId, leaseId: r.leaseId, valid });
     }
     return { chunk: { ...next, wanted: 0 }, replicas: out, trust };
   }
@@ -147,6 +161,23 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
     return { chunk: done, replicas: out, trust, failJob: lastFailure.failure === 'syntax' ? lastFailure.error : undefined };
   }
 
+  // A known-answer chunk needs no quorum: the first result is compared with the answer the coordinator holds.
+  if (chunk.known && successes.length > 0) {
+    let agreeing = 0;
+    for (const r of successes) {
+      const valid = same(r.output, chunk.known.output);
+      r.verdict = valid ? 'valid' : 'invalid';
+      if (valid) agreeing++;
+      trust.push({ contributorId: r.contributorId, leaseId: r.leaseId, valid });
+    }
+    const done: Chunk = { ...next, state: 'ok', wanted: 0, verified: true, agreeing, output: chunk.known.output, finishedAt: ctx.now };
+    const first = successes.find((r) => r.verdict === 'valid');
+    if (first) done.canonical = first.leaseId;
+    delete done.lastFailedBy;
+    delete done.retryAt;
+    return { chunk: done, replicas: out, trust };
+  }
+
   // Group the successful results by agreement (each group is compared through its first member).
   const groups: Replica[][] = [];
   for (const r of [...successes].sort((a, b) => (a.reportedAt ?? 0) - (b.reportedAt ?? 0))) {
@@ -156,15 +187,18 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
   }
   const trusted = (r: Replica) => !ctx.isQuarantined(r.contributorId);
   for (const group of [...groups].sort((a, b) => b.length - a.length)) {
-    const alone = group.find((r) => r.standAlone && trusted(r));
+    // A result stands alone only while nothing contradicts it: once answers differ, the quorum decides.
+    const alone = groups.length === 1 ? group.find((r) => r.standAlone && trusted(r)) : undefined;
     if (!group.some(trusted) || (group.length < policy.quorum && !alone)) continue;
     const canonical = group.length >= policy.quorum ? group.find(trusted)! : alone!;
     const compared = successes.length >= 2;
     for (const r of successes) {
       const valid = group.includes(r);
       r.verdict = valid ? 'valid' : 'invalid';
-      if (compared && !unreplicated) trust.push({ contributorId: r.contributorId, valid });
+      if (compared && !unreplicated) trust.push({ contributorId: r.contributorId, leaseId: r.leaseId, valid });
     }
+    // Remembered so that the chunk is re-opened if this contributor is caught later.
+    if (group.length < policy.quorum) canonical.decidedAlone = true;
     const done: Chunk = {
       ...next,
       state: 'ok',
@@ -202,7 +236,8 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
   let best = 0;
   for (const group of groups) best = Math.max(best, group.some(trusted) ? group.length : Math.min(group.length, policy.quorum - 1));
   let wanted: number;
-  if (next.issued === 0) wanted = policy.adaptive ? 1 : policy.replicas;
+  if (chunk.known) wanted = running.length ? 0 : 1;
+  else if (next.issued === 0) wanted = policy.adaptive ? 1 : policy.replicas;
   else if (policy.adaptive && successes.length === 0 && running.some((r) => r.standAlone && trusted(r))) wanted = 0;
   else wanted = Math.max(0, policy.quorum - best - running.length);
   wanted = Math.min(wanted, Math.max(0, policy.maxResults - next.issued));
@@ -217,6 +252,20 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
     return { chunk: finishWithError(next, message, ctx.now, successes.length ? undefined : lastFailure), replicas: out, trust };
   }
   return { chunk: { ...next, wanted }, replicas: out, trust };
+}
+
+/**
+ * Re-opens a chunk that was accepted on one contributor's result alone, because that contributor has since been
+ * caught: the result is no longer accepted and counts as one vote among the replicas the chunk asks for next (settle
+ * decides how many). Settle the returned chunk and replicas as after any other change.
+ */
+export function reopen<R extends Replica>(chunk: Chunk, replicas: R[], leaseId: string): { chunk: Chunk; replicas: R[] } {
+  const open: Chunk = { ...chunk, state: 'open', verified: false, agreeing: 0 };
+  for (const key of ['canonical', 'output', 'stdout', 'stderr', 'attachments', 'durationMs', 'finishedAt', 'error'] as const) delete open[key];
+  return {
+    chunk: open,
+    replicas: replicas.map((r) => (r.leaseId === leaseId ? { ...r, standAlone: false, decidedAlone: false, verdict: 'pending' } : r)),
+  };
 }
 
 /** Ends a chunk as an error; the failing replica's captured output, if any, is kept with it. */

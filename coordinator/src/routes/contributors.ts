@@ -15,6 +15,7 @@ import {
 } from '../../../protocol/index.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { readJson } from '../http/body.js';
+import { clientNetwork } from '../http/client-network.js';
 import { ApiError } from '../http/errors.js';
 import type { AppDeps } from '../app.js';
 
@@ -40,7 +41,11 @@ export function contributorRoutes({ store, clock, notices, config, blobs }: AppD
 
   app.post('/:id/leases', authenticated, async (c) => {
     const body = await readJson(c, LeaseRequest);
-    const batch = await store.leaseChunks(c.req.param('id'), { max: body.max, runtimes: body.runtimes ?? ['python'] }, clock.now());
+    const batch = await store.leaseChunks(
+      c.req.param('id'),
+      { max: body.max, runtimes: body.runtimes ?? ['python'], network: clientNetwork(c) },
+      clock.now(),
+    );
     const response: LeaseResponse = batch;
     if (batch.leases.length === 0) response.retryAfterMs = config.idleRetryMs;
     else for (const jobId of Object.keys(batch.jobs)) notices.changed(jobId);

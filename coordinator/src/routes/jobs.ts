@@ -8,6 +8,8 @@ import {
   type JobSummary,
 } from '../../../protocol/index.js';
 import { newJobFrom } from '../domain/policy.js';
+import { networkSubmitter } from '../domain/network.js';
+import { clientNetwork } from '../http/client-network.js';
 import { readJson } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
 import { assertOnnxJobFitsModel } from '../onnx/check.js';
@@ -30,7 +32,9 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
     const body = await readJson(c, JobSubmission);
     if (body.runtime === 'onnx') await assertOnnxJobFitsModel(body, blobs);
     assertPythonPackagesAvailable(pythonPackages, body);
-    const job = await store.createJob(newJobFrom(body), clock.now());
+    // Until submitters hold keys, a job belongs to the network it came from: its contributors earn no trust on it.
+    const network = clientNetwork(c);
+    const job = await store.createJob({ ...newJobFrom(body), ...(network ? { owner: networkSubmitter(network) } : {}) }, clock.now());
     const { replicas, quorum, adaptive } = job.verification;
     const verification = replicas > 1 || quorum > 1 || adaptive ? `, ${replicas} replicas, quorum ${quorum}${adaptive ? ', adaptive' : ''}` : '';
     config.log(`job ${job.id} "${job.name}" submitted: ${job.total} chunks, runtime ${body.runtime}${verification}`);

@@ -16,9 +16,20 @@ import {
   type ResultReport,
   type Runtime,
 } from '../../../protocol/index.js';
-import { mayTake, newChunk, settle, withReport, type Chunk, type Replica } from '../domain/chunk.js';
+import { mayTake, newChunk, reopen, settle, withReport, type Chunk, type Replica } from '../domain/chunk.js';
 import { emptyCounters, moveCounters, settledState } from '../domain/job.js';
-import { isQuarantined, mayStandAlone, newTrust, recordValidation, type Trust } from '../domain/trust.js';
+import { networkMayTake, networkSubmitter } from '../domain/network.js';
+import {
+  defaultTrustPolicy,
+  earnsTrust,
+  isQuarantined,
+  isTrusted,
+  newTrust,
+  recordValidation,
+  standsAlone,
+  type Trust,
+  type TrustPolicy,
+} from '../domain/trust.js';
 import {
   checkLease,
   defaultJobName,
@@ -34,7 +45,7 @@ import {
   toSummary,
   type JobRecord,
 } from './shared.js';
-import type { LeaseBatch, NewJob, SchedulingPolicy, Store } from './store.js';
+import { defaultSchedulingPolicy, type LeaseBatch, type LeaseCall, type NewJob, type SchedulingPolicy, type Store } from './store.js';
 
 /** A replica as stored: which chunk it belongs to, and the lease token that must come back with its result. */
 export interface ReplicaRecord extends Replica {
@@ -59,8 +70,8 @@ export interface Repo {
   maxServed(): number;
   chunk(jobId: string, index: number): Chunk | undefined;
   input(jobId: string, index: number): unknown;
-  /** `finishSeq` is set when the chunk has just finished. */
-  saveChunk(jobId: string, chunk: Chunk, finishSeq?: number): void;
+  /** `finishSeq` is set when the chunk has just finished; null when it was just re-opened (it leaves that order). */
+  saveChunk(jobId: string, chunk: Chunk, finishSeq?: number | null): void;
   /**
    * Chunks that want replicas and already have some, in index order, that `contributorId` may take now: it holds
    * no running or successful replica of them and is not in its retry cooldown.
@@ -77,6 +88,8 @@ export interface Repo {
   insertReplica(replica: ReplicaRecord): void;
   saveReplica(replica: ReplicaRecord): void;
   overdueReplicas(now: number, limit: number): ReplicaRecord[];
+  /** Replicas of this contributor that decided their chunk alone and were not re-verified since. */
+  decidedAloneBy(contributorId: string): ReplicaRecord[];
   runningReplicasOfJob(jobId: string): ReplicaRecord[];
   finishedChunks(jobId: string, offset: number, limit: number): Chunk[];
   finishedSince(jobId: string, cursor: number, limit: number): { chunk: Chunk; seq: number }[];
@@ -88,7 +101,7 @@ export interface Repo {
 }
 
 export interface EngineOptions {
-  policy: SchedulingPolicy;
+  policy: Partial<SchedulingPolicy> & Pick<SchedulingPolicy, 'leaseGraceMs' | 'retryCooldownMs'>;
   /** Uniform in [0, 1); drives adaptive replication's spot checks. Tests pass a seeded one. */
   random?: () => number;
 }
@@ -119,19 +132,26 @@ function sample<T>(items: T[], count: number, random: () => number): T[] {
 
 /** A Store over any Repo. */
 export class EngineStore implements Store {
-  private readonly policy: SchedulingPolicy;
+  private readonly policy: Required<SchedulingPolicy>;
+  private readonly trustPolicy: TrustPolicy;
   private readonly random: () => number;
+  /** When each network last asked for work: the pool that decides whether replicas can go to distinct networks. */
+  private readonly networks = new Map<string, number>();
+  /** Contributors caught with an invalid result during the current operation, whose lone decisions are re-opened. */
+  private readonly caught = new Set<string>();
 
   constructor(
     protected readonly repo: Repo,
     options: EngineOptions,
   ) {
-    this.policy = options.policy;
+    this.policy = { ...(defaultSchedulingPolicy as Required<SchedulingPolicy>), ...options.policy };
+    this.trustPolicy = { spotCheckFloor: this.policy.spotCheckFloor, halfLifeMs: this.policy.trustHalfLifeMs ?? defaultTrustPolicy.halfLifeMs };
     this.random = options.random ?? Math.random;
   }
 
   async createJob(spec: NewJob, now: number): Promise<JobSummary> {
     const chunks = spec.inputs.map((_, index) => newChunk(index, spec.policy));
+    for (const { index, output } of spec.known ?? []) if (chunks[index]) chunks[index] = { ...chunks[index], wanted: 1, known: { output } };
     const job: JobRecord = {
       id: newId('j'),
       name: spec.name || defaultJobName(now),
@@ -141,6 +161,7 @@ export class EngineStore implements Store {
       timeoutMs: spec.timeoutMs,
       maxAttempts: spec.maxAttempts,
       policy: spec.policy,
+      ...(spec.owner ? { owner: spec.owner } : {}),
       state: 'active',
       createdAt: now,
       lastServed: 0,
@@ -193,9 +214,13 @@ export class EngineStore implements Store {
     return hash !== undefined && sameSecret(hash, hashToken(token));
   }
 
-  async leaseChunks(contributorId: string, request: { max: number; runtimes: Runtime[] }, now: number): Promise<LeaseBatch> {
+  async leaseChunks(contributorId: string, request: LeaseCall, now: number): Promise<LeaseBatch> {
+    const network = this.policy.distinctNetworks ? request.network : undefined;
+    if (network) this.networks.set(network, now);
+    const active = this.activeNetworks(now);
     return this.repo.transaction(() => {
       const jobs = this.repo.servableJobs(request.runtimes);
+      const cache = new JobCache(this.repo);
       const shares = shareSlots(
         request.max,
         jobs.map((job) => job.wanted),
@@ -204,6 +229,7 @@ export class EngineStore implements Store {
       let served = this.repo.maxServed();
       jobs.forEach((job, i) => {
         if (shares[i] === 0) return;
+        cache.put(job);
         // Which contributors share a chunk is left to chance, not to the order of their requests: a colluding pair
         // asking one after the other would otherwise always get each other's chunks. Replicated jobs first let the
         // pool of chunks awaiting another replica grow to several batches, then draw from it at random.
@@ -218,6 +244,8 @@ export class EngineStore implements Store {
         for (const chunk of picked) {
           const replicas = chunk.issued === 0 && chunk.running === 0 ? [] : this.repo.replicas(job.id, chunk.index);
           if (!mayTake(chunk, replicas, contributorId, now)) continue;
+          const taken = replicas.filter((r) => r.state === 'running' || r.state === 'ok').map((r) => r.network);
+          if (!networkMayTake(network, taken, active)) continue;
           const replica: ReplicaRecord = {
             jobId: job.id,
             index: chunk.index,
@@ -227,9 +255,11 @@ export class EngineStore implements Store {
             attempt: replicas.length + 1,
             state: 'running',
             verdict: 'pending',
-            standAlone: trust ? mayStandAlone(trust, this.random()) : false,
+            // Only eligibility is decided now; the spot check is drawn when the result comes in (reportResults).
+            standAlone: trust ? isTrusted(trust, now, this.trustPolicy) : false,
             issuedAt: now,
             deadline: now + job.timeoutMs + this.policy.leaseGraceMs,
+            ...(request.network ? { network: request.network } : {}),
           };
           this.repo.insertReplica(replica);
           this.apply(job, chunk, replicas, [...replicas, replica], now, new Set());
@@ -247,8 +277,21 @@ export class EngineStore implements Store {
         this.repo.saveJob(job);
         batch.jobs[job.id] = toJobSpec(job);
       });
+      if (this.caught.size) {
+        this.reverifyCaught(cache, now);
+        cache.saveAll();
+      }
       return batch;
     });
+  }
+
+  private activeNetworks(now: number): string[] {
+    const active: string[] = [];
+    for (const [network, seen] of this.networks) {
+      if (seen + this.policy.networkWindowMs >= now) active.push(network);
+      else this.networks.delete(network);
+    }
+    return active;
   }
 
   async heartbeat(contributorId: string, refs: LeaseRef[], now: number): Promise<HeartbeatResponse['leases']> {
@@ -268,6 +311,7 @@ export class EngineStore implements Store {
         this.repo.saveReplica(replica);
         return { leaseId, state: 'active' as const, deadline: new Date(replica.deadline).toISOString() };
       });
+      this.reverifyCaught(jobs, now);
       jobs.saveAll();
       return states;
     });
@@ -287,9 +331,10 @@ export class EngineStore implements Store {
         if (check.action === 'reject') return { leaseId: report.leaseId, outcome: 'rejected', error: check.error };
         if (check.action === 'duplicate') return { leaseId: report.leaseId, outcome: 'duplicate' };
         const job = jobs.get(replica!.jobId);
-        this.changeReplica(job, replica!, (r) => withReport(r, report, now), now, siblings);
+        this.changeReplica(job, replica!, (r) => this.judgeAlone(job, withReport(r, report, now), now), now, siblings);
         return { leaseId: report.leaseId, outcome: 'accepted' };
       });
+      this.reverifyCaught(jobs, now);
       jobs.saveAll();
       return outcomes;
     });
@@ -302,6 +347,7 @@ export class EngineStore implements Store {
         const jobs = new JobCache(this.repo);
         const overdue = this.repo.overdueReplicas(now, 500);
         for (const replica of overdue) this.expire(jobs.get(replica.jobId), replica, now);
+        this.reverifyCaught(jobs, now);
         jobs.saveAll();
         return overdue.length;
       });
@@ -338,6 +384,44 @@ export class EngineStore implements Store {
     this.repo.close();
   }
 
+  /**
+   * Draws the spot check for a result issued as eligible to stand alone, now that it is in, with the trust its
+   * contributor has now: a checked result simply loses the flag and its chunk asks for another replica, later, like
+   * any chunk awaiting a replica. Nothing in any response differs (the report is `accepted` either way).
+   */
+  private judgeAlone(job: JobRecord, replica: ReplicaRecord, now: number): ReplicaRecord {
+    if (!replica.standAlone) return replica;
+    const trust = this.repo.trust(replica.contributorId, job.runtime) ?? newTrust();
+    const alone = replica.state === 'ok' && standsAlone(trust, now, this.random(), this.trustPolicy);
+    return alone ? replica : { ...replica, standAlone: false };
+  }
+
+  /**
+   * Re-opens every chunk that a contributor caught this operation decided alone and that was not re-verified since:
+   * each result is un-accepted, its chunk asks for replicas from others, and a job that had completed runs again.
+   * Jobs that were cancelled or failed are left as they are (nothing more is issued for them).
+   */
+  private reverifyCaught(jobs: JobCache, now: number): void {
+    for (const contributorId of this.caught) {
+      this.caught.delete(contributorId);
+      for (const replica of this.repo.decidedAloneBy(contributorId)) {
+        const job = jobs.get(replica.jobId);
+        const chunk = this.repo.chunk(job.id, replica.index)!;
+        if (chunk.state !== 'ok' || chunk.canonical !== replica.leaseId || (job.state !== 'active' && job.state !== 'completed')) {
+          this.repo.saveReplica({ ...replica, decidedAlone: false });
+          continue;
+        }
+        if (job.state === 'completed') {
+          job.state = 'active';
+          delete job.finishedAt;
+        }
+        const before = this.repo.replicas(job.id, replica.index);
+        const opened = reopen(chunk, before, replica.leaseId);
+        this.apply(job, chunk, before, opened.replicas, now, new Set([replica.leaseId]), opened.chunk);
+      }
+    }
+  }
+
   /** Expires one overdue replica: its chunk may want another. */
   private expire(job: JobRecord, replica: ReplicaRecord, now: number): void {
     this.changeReplica(job, replica, (r) => ({ ...r, state: 'expired', reportedAt: now }), now);
@@ -361,13 +445,22 @@ export class EngineStore implements Store {
    * Settles a chunk from its replicas and writes back what changed: replicas (`dirty` ones and any whose verdict
    * moved), the chunk, the job's counters, trust records, and the job's own state when it ends.
    */
-  private apply(job: JobRecord, chunk: Chunk, before: ReplicaRecord[], after: ReplicaRecord[], now: number, dirty: Set<string>): void {
+  private apply(
+    job: JobRecord,
+    chunk: Chunk,
+    before: ReplicaRecord[],
+    after: ReplicaRecord[],
+    now: number,
+    dirty: Set<string>,
+    /** The chunk to settle when it differs from the stored one (re-opened); counters move from `chunk`. */
+    reopened?: Chunk,
+  ): void {
     const trustCache = new Map<string, Trust>();
     const trustOf = (contributorId: string) => {
       if (!trustCache.has(contributorId)) trustCache.set(contributorId, this.repo.trust(contributorId, job.runtime) ?? newTrust());
       return trustCache.get(contributorId)!;
     };
-    const settlement = settle(chunk, after, {
+    const settlement = settle(reopened ?? chunk, after, {
       policy: job.policy,
       timeoutMs: job.timeoutMs,
       retryCooldownMs: this.policy.retryCooldownMs,
@@ -377,15 +470,23 @@ export class EngineStore implements Store {
     });
     const settled = settlement.replicas as ReplicaRecord[];
     settled.forEach((replica, i) => {
-      if (dirty.has(replica.leaseId) || replica.verdict !== after[i].verdict) this.repo.saveReplica(replica);
+      if (dirty.has(replica.leaseId) || replica.verdict !== after[i].verdict || replica.decidedAlone !== after[i].decidedAlone) {
+        this.repo.saveReplica(replica);
+      }
     });
     moveCounters(job, { chunk, replicas: before }, { chunk: settlement.chunk, replicas: settled });
-    const finished = chunk.state === 'open' && settlement.chunk.state !== 'open';
-    this.repo.saveChunk(job.id, settlement.chunk, finished ? ++job.finishSeq : undefined);
+    const from = reopened ?? chunk;
+    const finished = from.state === 'open' && settlement.chunk.state !== 'open';
+    const left = chunk.state !== 'open' && settlement.chunk.state === 'open';
+    this.repo.saveChunk(job.id, settlement.chunk, finished ? ++job.finishSeq : left ? null : undefined);
     for (const update of settlement.trust) {
-      const next = recordValidation(trustOf(update.contributorId), update.valid);
+      const replica = settled.find((r) => r.leaseId === update.leaseId);
+      // Trust is earned only on other submitters' jobs; a wrong answer counts against it wherever it was given.
+      if (update.valid && !earnsTrust(job.owner, replica?.network && networkSubmitter(replica.network))) continue;
+      const next = recordValidation(trustOf(update.contributorId), update.valid, now);
       trustCache.set(update.contributorId, next);
       this.repo.saveTrust(update.contributorId, job.runtime, next);
+      if (!update.valid) this.caught.add(update.contributorId);
     }
     if (settlement.failJob && job.state === 'active') this.stopJob(job, 'failed', now, settlement.failJob);
     if (job.state === 'active') {
@@ -414,6 +515,10 @@ export class EngineStore implements Store {
 class JobCache {
   private readonly jobs = new Map<string, JobRecord>();
   constructor(private readonly repo: Repo) {}
+  /** Makes an already loaded job the one every later `get` returns. */
+  put(job: JobRecord): void {
+    this.jobs.set(job.id, job);
+  }
   get(jobId: string): JobRecord {
     let job = this.jobs.get(jobId);
     if (!job) {

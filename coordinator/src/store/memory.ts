@@ -15,8 +15,10 @@ interface JobRows {
   freshFrom: number;
   /** Chunks that want replicas and already have some. */
   partial: Set<number>;
-  /** Chunk indices in the order they finished (finish seq = position + 1). */
+  /** Chunk indices in the order they finished (finish seq = position + 1); a re-opened chunk's entry is stale. */
   finished: number[];
+  /** Each finished chunk's current finish seq; absent while open. */
+  seqOf: Map<number, number>;
   /** Replica lease ids per chunk. */
   replicasOf: Map<number, string[]>;
 }
@@ -30,6 +32,8 @@ class MemoryRepo implements Repo {
   private readonly running = new Set<string>();
   private readonly contributors = new Map<string, string>();
   private readonly trusts = new Map<string, Trust>();
+  /** Lease ids per contributor of replicas that decided their chunk alone. */
+  private readonly alone = new Map<string, Set<string>>();
 
   transaction<T>(fn: () => T): T {
     return fn();
@@ -47,7 +51,7 @@ class MemoryRepo implements Repo {
   insertJob(job: JobRecord): void {
     const { chunks, inputs } = this.pending.get(job.id)!;
     this.pending.delete(job.id);
-    this.rows.set(job.id, { job: copy(job), chunks, inputs, freshFrom: 0, partial: new Set(), finished: [], replicasOf: new Map() });
+    this.rows.set(job.id, { job: copy(job), chunks, inputs, freshFrom: 0, partial: new Set(), finished: [], seqOf: new Map(), replicasOf: new Map() });
     this.order.push(job.id);
   }
 
@@ -87,12 +91,16 @@ class MemoryRepo implements Repo {
     return this.rows.get(jobId)!.inputs[index];
   }
 
-  saveChunk(jobId: string, chunk: Chunk, finishSeq?: number): void {
+  saveChunk(jobId: string, chunk: Chunk, finishSeq?: number | null): void {
     const rows = this.rows.get(jobId)!;
     rows.chunks[chunk.index] = copy(chunk);
     if (chunk.state === 'open' && chunk.wanted > 0 && chunk.issued > 0) rows.partial.add(chunk.index);
     else rows.partial.delete(chunk.index);
-    if (finishSeq !== undefined) rows.finished.push(chunk.index);
+    if (finishSeq === null) rows.seqOf.delete(chunk.index);
+    else if (finishSeq !== undefined) {
+      rows.finished.push(chunk.index);
+      rows.seqOf.set(chunk.index, rows.finished.length);
+    }
   }
 
   partialChunksFor(jobId: string, contributorId: string, now: number, limit: number): Chunk[] {
@@ -157,6 +165,15 @@ class MemoryRepo implements Repo {
     this.replicaRows.set(replica.leaseId, copy(replica));
     if (replica.state === 'running') this.running.add(replica.leaseId);
     else this.running.delete(replica.leaseId);
+    let alone = this.alone.get(replica.contributorId);
+    if (replica.decidedAlone) {
+      if (!alone) this.alone.set(replica.contributorId, (alone = new Set()));
+      alone.add(replica.leaseId);
+    } else alone?.delete(replica.leaseId);
+  }
+
+  decidedAloneBy(contributorId: string): ReplicaRecord[] {
+    return [...(this.alone.get(contributorId) ?? [])].map((id) => copy(this.replicaRows.get(id)!));
   }
 
   overdueReplicas(now: number, limit: number): ReplicaRecord[] {
@@ -186,7 +203,12 @@ class MemoryRepo implements Repo {
   finishedSince(jobId: string, cursor: number, limit: number): { chunk: Chunk; seq: number }[] {
     const rows = this.rows.get(jobId);
     if (!rows) return [];
-    return rows.finished.slice(cursor, cursor + limit).map((index, i) => ({ chunk: copy(rows.chunks[index]), seq: cursor + i + 1 }));
+    const out: { chunk: Chunk; seq: number }[] = [];
+    for (let seq = cursor + 1; seq <= rows.finished.length && out.length < limit; seq++) {
+      const index = rows.finished[seq - 1];
+      if (rows.seqOf.get(index) === seq) out.push({ chunk: copy(rows.chunks[index]), seq });
+    }
+    return out;
   }
 
   insertContributor(contributorId: string, tokenHash: string): void {

@@ -110,6 +110,8 @@ export interface JobRecord extends JobCounters {
   timeoutMs: number;
   maxAttempts: number;
   policy: VerificationPolicy;
+  /** Who submitted it; see NewJob.owner. */
+  owner?: string;
   state: StoredJobState;
   error?: string;
   createdAt: number;

@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'idle-sense-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-runStoreContract({ name: 'sqlite', newStore: (policy) => new SqliteStore({ file: join(dir, `contract-${n++}.db`), policy }) });
+runStoreContract({ name: 'sqlite', newStore: (policy, random) => new SqliteStore({ file: join(dir, `contract-${n++}.db`), policy, random }) });
 
 describe('SqliteStore durability', () => {
   it('keeps jobs, accepted results and live leases across a reopen of the same file', async () => {

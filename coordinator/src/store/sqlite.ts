@@ -10,7 +10,7 @@ import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
 import type { JobRecord } from './shared.js';
 import { defaultSchedulingPolicy, type SchedulingPolicy } from './store.js';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /*
  * Schema. Times are milliseconds since the epoch; JSON values (inputs, outputs, runtime fields, policies) are JSON
@@ -23,13 +23,15 @@ const SCHEMA_VERSION = 2;
  * leases:       one row per issued replica (BOINC's result): state running | ok | error | expired | cancelled,
  *               verdict pending | valid | invalid | inconclusive, its token, deadline and reported result.
  * contributors: registered contributors; only a hash of the token is kept.
- * trust:        per contributor and runtime, for adaptive replication and quarantine.
+ * trust:        per contributor and runtime, for adaptive replication and quarantine; validated_at drives decay.
+ * Adaptive replication: chunks.known holds a known-answer chunk's answer (never shown); leases.network is the
+ * lessee's /24 or /48; leases.decided_alone marks a result accepted alone, re-opened if its contributor is caught.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, description TEXT, runtime TEXT NOT NULL,
   fields TEXT NOT NULL, timeout_ms INTEGER NOT NULL, max_attempts INTEGER NOT NULL, policy TEXT NOT NULL,
-  state TEXT NOT NULL, error TEXT, created_at INTEGER NOT NULL, finished_at INTEGER,
+  owner TEXT, state TEXT NOT NULL, error TEXT, created_at INTEGER NOT NULL, finished_at INTEGER,
   total INTEGER NOT NULL, queued INTEGER NOT NULL, running INTEGER NOT NULL, completed INTEGER NOT NULL,
   failed INTEGER NOT NULL, verified INTEGER NOT NULL, results_issued INTEGER NOT NULL, valid INTEGER NOT NULL,
   invalid INTEGER NOT NULL, inconclusive INTEGER NOT NULL, wanted INTEGER NOT NULL,
@@ -42,7 +44,7 @@ CREATE TABLE IF NOT EXISTS chunks (
   wanted INTEGER NOT NULL, issued INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0,
   canonical TEXT, verified INTEGER NOT NULL DEFAULT 0, agreeing INTEGER NOT NULL DEFAULT 0,
   output TEXT, stdout TEXT, stderr TEXT, error TEXT, attachments TEXT, duration_ms REAL,
-  finished_at INTEGER, finish_seq INTEGER, last_failed_by TEXT, retry_at INTEGER,
+  finished_at INTEGER, finish_seq INTEGER, last_failed_by TEXT, retry_at INTEGER, known TEXT,
   PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_fresh ON chunks(job_id, idx) WHERE state = 'open' AND wanted > 0 AND issued = 0;
@@ -53,8 +55,10 @@ CREATE TABLE IF NOT EXISTS leases (
   id TEXT PRIMARY KEY, token TEXT NOT NULL, job_id TEXT NOT NULL, idx INTEGER NOT NULL,
   contributor_id TEXT NOT NULL, attempt INTEGER NOT NULL, state TEXT NOT NULL, verdict TEXT NOT NULL,
   stand_alone INTEGER NOT NULL, issued_at INTEGER NOT NULL, deadline INTEGER NOT NULL, reported_at INTEGER,
-  output TEXT, stdout TEXT, stderr TEXT, error TEXT, failure TEXT, attachments TEXT, runtime_info TEXT, duration_ms REAL
+  output TEXT, stdout TEXT, stderr TEXT, error TEXT, failure TEXT, attachments TEXT, runtime_info TEXT, duration_ms REAL,
+  network TEXT, decided_alone INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS leases_decided_alone ON leases(contributor_id) WHERE decided_alone = 1;
 CREATE INDEX IF NOT EXISTS leases_by_chunk ON leases(job_id, idx);
 CREATE INDEX IF NOT EXISTS leases_running ON leases(deadline) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS leases_running_by_job ON leases(job_id) WHERE state = 'running';
@@ -63,6 +67,7 @@ CREATE TABLE IF NOT EXISTS contributors (
 );
 CREATE TABLE IF NOT EXISTS trust (
   contributor_id TEXT NOT NULL, runtime TEXT NOT NULL, consecutive_valid INTEGER NOT NULL, recent TEXT NOT NULL,
+  validated_at INTEGER,
   PRIMARY KEY (contributor_id, runtime)
 ) WITHOUT ROWID;
 `;
@@ -100,11 +105,11 @@ class SqliteRepo implements Repo {
     const db = this.db;
     this.sql = {
       insertJob: db.prepare(`INSERT INTO jobs (id, seq, name, description, runtime, fields, timeout_ms, max_attempts,
-        policy, state, created_at, total, queued, running, completed, failed, verified, results_issued, valid, invalid,
-        inconclusive, wanted) VALUES (@id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), @name, @description, @runtime,
-        @fields, @timeoutMs, @maxAttempts, @policy, @state, @createdAt, @total, @queued, @running, @completed, @failed,
-        @verified, @resultsIssued, @valid, @invalid, @inconclusive, @wanted)`),
-      insertChunk: db.prepare(`INSERT INTO chunks (job_id, idx, input, state, wanted) VALUES (?, ?, ?, 'open', ?)`),
+        policy, owner, state, created_at, total, queued, running, completed, failed, verified, results_issued, valid,
+        invalid, inconclusive, wanted) VALUES (@id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), @name, @description,
+        @runtime, @fields, @timeoutMs, @maxAttempts, @policy, @owner, @state, @createdAt, @total, @queued, @running,
+        @completed, @failed, @verified, @resultsIssued, @valid, @invalid, @inconclusive, @wanted)`),
+      insertChunk: db.prepare(`INSERT INTO chunks (job_id, idx, input, state, wanted, known) VALUES (?, ?, ?, 'open', ?, ?)`),
       job: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
       jobs: db.prepare(`SELECT * FROM jobs ORDER BY seq DESC LIMIT ?`),
       saveJob: db.prepare(`UPDATE jobs SET state = @state, error = @error, finished_at = @finishedAt, queued = @queued,
@@ -118,7 +123,8 @@ class SqliteRepo implements Repo {
       saveChunk: db.prepare(`UPDATE chunks SET state = @state, wanted = @wanted, issued = @issued, running = @running,
         canonical = @canonical, verified = @verified, agreeing = @agreeing, output = @output, stdout = @stdout,
         stderr = @stderr, error = @error, attachments = @attachments, duration_ms = @durationMs,
-        finished_at = @finishedAt, finish_seq = COALESCE(@finishSeq, finish_seq), last_failed_by = @lastFailedBy,
+        finished_at = @finishedAt, finish_seq = CASE WHEN @clearSeq THEN NULL ELSE COALESCE(@finishSeq, finish_seq) END,
+        last_failed_by = @lastFailedBy,
         retry_at = @retryAt WHERE job_id = @jobId AND idx = @idx`),
       partialFor: db.prepare(`SELECT c.* FROM chunks c INDEXED BY chunks_partial
         WHERE c.job_id = ? AND c.state = 'open' AND c.wanted > 0 AND c.issued > 0
@@ -135,12 +141,14 @@ class SqliteRepo implements Repo {
       withSiblings: db.prepare(`SELECT s.* FROM leases l JOIN leases s INDEXED BY leases_by_chunk
         ON s.job_id = l.job_id AND s.idx = l.idx WHERE l.id = ? ORDER BY s.attempt`),
       insertReplica: db.prepare(`INSERT INTO leases (id, token, job_id, idx, contributor_id, attempt, state, verdict,
-        stand_alone, issued_at, deadline) VALUES (@leaseId, @token, @jobId, @index, @contributorId, @attempt, @state,
-        @verdict, @standAlone, @issuedAt, @deadline)`),
+        stand_alone, issued_at, deadline, network) VALUES (@leaseId, @token, @jobId, @index, @contributorId, @attempt,
+        @state, @verdict, @standAlone, @issuedAt, @deadline, @network)`),
       saveReplica: db.prepare(`UPDATE leases SET state = @state, verdict = @verdict, deadline = @deadline,
+        stand_alone = @standAlone, decided_alone = @decidedAlone,
         reported_at = @reportedAt, output = @output, stdout = @stdout, stderr = @stderr, error = @error,
         failure = @failure, attachments = @attachments, runtime_info = @runtimeInfo, duration_ms = @durationMs
         WHERE id = @leaseId`),
+      decidedAlone: db.prepare(`SELECT * FROM leases INDEXED BY leases_decided_alone WHERE contributor_id = ? AND decided_alone = 1`),
       overdue: db.prepare(`SELECT * FROM leases INDEXED BY leases_running WHERE state = 'running' AND deadline < ? LIMIT ?`),
       runningOfJob: db.prepare(`SELECT * FROM leases INDEXED BY leases_running_by_job WHERE job_id = ? AND state = 'running'`),
       finished: db.prepare(`SELECT * FROM chunks INDEXED BY chunks_done WHERE job_id = ? AND state <> 'open' AND idx >= ?
@@ -150,9 +158,9 @@ class SqliteRepo implements Repo {
       insertContributor: db.prepare(`INSERT INTO contributors (id, token_hash, agent, created_at) VALUES (?, ?, ?, ?)`),
       contributor: db.prepare(`SELECT token_hash FROM contributors WHERE id = ?`),
       trust: db.prepare(`SELECT * FROM trust WHERE contributor_id = ? AND runtime = ?`),
-      saveTrust: db.prepare(`INSERT INTO trust (contributor_id, runtime, consecutive_valid, recent) VALUES (?, ?, ?, ?)
-        ON CONFLICT (contributor_id, runtime) DO UPDATE SET consecutive_valid = excluded.consecutive_valid,
-        recent = excluded.recent`),
+      saveTrust: db.prepare(`INSERT INTO trust (contributor_id, runtime, consecutive_valid, recent, validated_at)
+        VALUES (?, ?, ?, ?, ?) ON CONFLICT (contributor_id, runtime) DO UPDATE SET
+        consecutive_valid = excluded.consecutive_valid, recent = excluded.recent, validated_at = excluded.validated_at`),
     };
   }
 
@@ -165,13 +173,16 @@ class SqliteRepo implements Repo {
   }
 
   insertChunks(jobId: string, from: number, chunks: Chunk[], inputs: unknown[]): void {
-    chunks.forEach((chunk, i) => this.sql.insertChunk.run(jobId, from + i, JSON.stringify(inputs[from + i] ?? null), chunk.wanted));
+    chunks.forEach((chunk, i) =>
+      this.sql.insertChunk.run(jobId, from + i, JSON.stringify(inputs[from + i] ?? null), chunk.wanted, chunk.known ? JSON.stringify(chunk.known) : null),
+    );
   }
 
   insertJob(job: JobRecord): void {
     this.sql.insertJob.run({
       ...job,
       description: job.description ?? null,
+      owner: job.owner ?? null,
       fields: JSON.stringify(job.fields),
       policy: JSON.stringify(job.policy),
     });
@@ -208,7 +219,7 @@ class SqliteRepo implements Repo {
     return JSON.parse(cached ?? (this.sql.input.get(jobId, index) as { input: string }).input);
   }
 
-  saveChunk(jobId: string, chunk: Chunk, finishSeq?: number): void {
+  saveChunk(jobId: string, chunk: Chunk, finishSeq?: number | null): void {
     this.sql.saveChunk.run({
       jobId,
       idx: chunk.index,
@@ -227,6 +238,7 @@ class SqliteRepo implements Repo {
       durationMs: chunk.durationMs ?? null,
       finishedAt: chunk.finishedAt ?? null,
       finishSeq: finishSeq ?? null,
+      clearSeq: finishSeq === null ? 1 : 0,
       lastFailedBy: chunk.lastFailedBy ?? null,
       retryAt: chunk.retryAt ?? null,
     });
@@ -260,7 +272,7 @@ class SqliteRepo implements Repo {
   }
 
   insertReplica(replica: ReplicaRecord): void {
-    this.sql.insertReplica.run({ ...replica, standAlone: replica.standAlone ? 1 : 0 });
+    this.sql.insertReplica.run({ ...replica, standAlone: replica.standAlone ? 1 : 0, network: replica.network ?? null });
   }
 
   saveReplica(replica: ReplicaRecord): void {
@@ -269,6 +281,8 @@ class SqliteRepo implements Repo {
       state: replica.state,
       verdict: replica.verdict,
       deadline: replica.deadline,
+      standAlone: replica.standAlone ? 1 : 0,
+      decidedAlone: replica.decidedAlone ? 1 : 0,
       reportedAt: replica.reportedAt ?? null,
       output: replica.state === 'ok' ? JSON.stringify(replica.output ?? null) : null,
       stdout: replica.stdout ?? null,
@@ -283,6 +297,10 @@ class SqliteRepo implements Repo {
 
   overdueReplicas(now: number, limit: number): ReplicaRecord[] {
     return (this.sql.overdue.all(now, limit) as Row[]).map(toReplica);
+  }
+
+  decidedAloneBy(contributorId: string): ReplicaRecord[] {
+    return (this.sql.decidedAlone.all(contributorId) as Row[]).map(toReplica);
   }
 
   runningReplicasOfJob(jobId: string): ReplicaRecord[] {
@@ -310,11 +328,14 @@ class SqliteRepo implements Repo {
 
   trust(contributorId: string, runtime: Runtime): Trust | undefined {
     const row = this.sql.trust.get(contributorId, runtime) as Row | undefined;
-    return row && { consecutiveValid: row.consecutive_valid, recent: row.recent };
+    if (!row) return undefined;
+    const trust: Trust = { consecutiveValid: row.consecutive_valid, recent: row.recent };
+    if (row.validated_at !== null) trust.validatedAt = row.validated_at;
+    return trust;
   }
 
   saveTrust(contributorId: string, runtime: Runtime, trust: Trust): void {
-    this.sql.saveTrust.run(contributorId, runtime, trust.consecutiveValid, trust.recent);
+    this.sql.saveTrust.run(contributorId, runtime, trust.consecutiveValid, trust.recent, trust.validatedAt ?? null);
   }
 
   close(): void {
@@ -346,6 +367,7 @@ class SqliteRepo implements Repo {
       if (row[column] !== null) (chunk as unknown as Row)[key] = row[column];
     }
     if (row.attachments !== null) chunk.attachments = JSON.parse(row.attachments);
+    if (row.known !== null && row.known !== undefined) chunk.known = JSON.parse(row.known);
     return chunk;
   }
 }
@@ -376,6 +398,7 @@ function toJob(row: Row): JobRecord {
     finishSeq: row.finish_seq,
   };
   if (row.description !== null) job.description = row.description;
+  if (row.owner !== null) job.owner = row.owner;
   if (row.error !== null) job.error = row.error;
   if (row.finished_at !== null) job.finishedAt = row.finished_at;
   return job;
@@ -401,6 +424,8 @@ function toReplica(row: Row): ReplicaRecord {
   if (row.attachments !== null) replica.attachments = JSON.parse(row.attachments);
   if (row.runtime_info !== null) replica.runtimeInfo = JSON.parse(row.runtime_info);
   if (row.duration_ms !== null) replica.durationMs = row.duration_ms;
+  if (row.network !== null) replica.network = row.network;
+  if (row.decided_alone === 1) replica.decidedAlone = true;
   return replica;
 }
 

@@ -3,11 +3,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobSubmission, ResultReport } from '../../../protocol/index.js';
 import { newJobFrom } from '../domain/policy.js';
+import { runAdaptiveContract } from './adaptive.case.test.js';
 import type { NewJob, SchedulingPolicy, Store } from './store.js';
 
 export interface StoreContractOptions {
   name: string;
-  newStore: (policy: SchedulingPolicy) => Promise<Store> | Store;
+  newStore: (policy: SchedulingPolicy, random?: () => number) => Promise<Store> | Store;
   /** Case names to skip, each with the reason. */
   skip?: Record<string, string>;
 }
@@ -424,4 +425,5 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       expect((await store.listResults(j.id, { offset: 0, limit: 1 }))[0].output).toEqual(input);
     });
   });
+  runAdaptiveContract(name, newStore);
 }

@@ -24,9 +24,24 @@ export interface SchedulingPolicy {
   leaseGraceMs: number;
   /** How long a contributor whose replica failed waits before it may be given that chunk again. */
   retryCooldownMs: number;
+  /** Adaptive replication: the least share of a trusted contributor's results still cross-checked (default 0.1). */
+  spotCheckFloor?: number;
+  /** Adaptive replication: a contributor's streak counts half after this long without a validated result. */
+  trustHalfLifeMs?: number;
+  /** Replicas of a chunk go to distinct networks (/24, /48) while the pool has several (default true). */
+  distinctNetworks?: boolean;
+  /** A network counts as part of the pool for this long after it last asked for work (default 60 s). */
+  networkWindowMs?: number;
 }
 
-export const defaultSchedulingPolicy: SchedulingPolicy = { leaseGraceMs: 30_000, retryCooldownMs: 30_000 };
+export const defaultSchedulingPolicy: SchedulingPolicy = {
+  leaseGraceMs: 30_000,
+  retryCooldownMs: 30_000,
+  spotCheckFloor: 0.1,
+  trustHalfLifeMs: 7 * 24 * 3600_000,
+  distinctNetworks: true,
+  networkWindowMs: 60_000,
+};
 
 /** A validated submission with its defaults applied. */
 export interface NewJob {
@@ -37,6 +52,17 @@ export interface NewJob {
   timeoutMs: number;
   maxAttempts: number;
   policy: VerificationPolicy;
+  /** Who submitted it (`net:<network>` when jobs are open to all); trust is not earned on one's own jobs. */
+  owner?: string;
+  /** Known-answer chunks: answers the coordinator verified earlier, checked against instead of a second replica. */
+  known?: { index: number; output: unknown }[];
+}
+
+export interface LeaseCall {
+  max: number;
+  runtimes: Runtime[];
+  /** The caller's network (/24 or /48), when the edge knows its address. */
+  network?: string;
 }
 
 export interface LeaseBatch {
@@ -61,7 +87,7 @@ export interface Store {
    * Leases up to `max` replicas of chunks that want one, shared round-robin across active jobs (least recently
    * served first). A contributor never gets two replicas of one chunk.
    */
-  leaseChunks(contributorId: string, request: { max: number; runtimes: Runtime[] }, now: number): Promise<LeaseBatch>;
+  leaseChunks(contributorId: string, request: LeaseCall, now: number): Promise<LeaseBatch>;
   /** Extends the deadline of each still-active lease; tells the state of the others. */
   heartbeat(contributorId: string, leases: LeaseRef[], now: number): Promise<HeartbeatResponse['leases']>;
   /** Records finished attempts. Idempotent per lease; one outcome per report, in order. */
