@@ -98,7 +98,7 @@ const SUBMITTER = '127.0.250.1';
 
 /** An HTTP JSON client whose sockets are bound to `localAddress`, so the coordinator sees that client address. */
 function client(port: number, localAddress: string) {
-  const agent = new Agent({ keepAlive: true, localAddress } as ConstructorParameters<typeof Agent>[0]);
+  const agent = new Agent({ keepAlive: true, maxSockets: 4, localAddress } as ConstructorParameters<typeof Agent>[0]);
   const call = <T>(method: string, path: string, body?: unknown, token?: string): Promise<T> =>
     new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -140,6 +140,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     options.store === 'memory' ? new MemoryStore(policy, random) : new SqliteStore({ file: join(dir, 'sim.db'), policy, random });
   const { app } = createApp({ store });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  // Contributors keep their connections for the whole run: with the default 5 s idle timeout, the server may close a
+  // socket that a client is just reusing (ECONNRESET) when a contributor idles between jobs.
+  (server as import('node:http').Server).keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const port = (server.address() as AddressInfo).port;
   const clients: ReturnType<typeof client>[] = [];
@@ -252,8 +255,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
               continue;
             }
             person.idle = false;
-            const results: ResultReport[] = [];
-            for (const l of leases) results.push({ leaseId: l.leaseId, leaseToken: l.leaseToken, status: 'ok', output: await answer(person, l) });
+            // Adversaries that read the API look at all their chunks at once, as a real one would.
+            const results: ResultReport[] = await Promise.all(
+              leases.map(async (l) => ({ leaseId: l.leaseId, leaseToken: l.leaseToken, status: 'ok' as const, output: await answer(person, l) })),
+            );
             const outcome = await person.call<ReportResponse>('POST', `/api/contributors/${person.contributorId}/results`, { results }, person.token);
             person.sent += results.length;
             person.accepted += outcome.results.filter((r) => r.outcome === 'accepted').length;
