@@ -219,6 +219,7 @@ export class EngineStore implements Store {
     if (network) this.networks.set(network, now);
     const active = this.activeNetworks(now);
     return this.repo.transaction(() => {
+      this.caught.clear(); // what a rolled-back operation caught was rolled back with it
       const jobs = this.repo.servableJobs(request.runtimes);
       const cache = new JobCache(this.repo);
       const shares = shareSlots(
@@ -296,6 +297,7 @@ export class EngineStore implements Store {
 
   async heartbeat(contributorId: string, refs: LeaseRef[], now: number): Promise<HeartbeatResponse['leases']> {
     return this.repo.transaction(() => {
+      this.caught.clear();
       const jobs = new JobCache(this.repo);
       const states = refs.map(({ leaseId, leaseToken }) => {
         const replica = this.repo.replica(leaseId);
@@ -319,6 +321,7 @@ export class EngineStore implements Store {
 
   async reportResults(contributorId: string, reports: ResultReport[], now: number): Promise<ReportOutcome[]> {
     return this.repo.transaction(() => {
+      this.caught.clear();
       const jobs = new JobCache(this.repo);
       const outcomes = reports.map((report): ReportOutcome => {
         const siblings = this.repo.replicaWithSiblings(report.leaseId);
@@ -344,6 +347,7 @@ export class EngineStore implements Store {
     let total = 0;
     for (;;) {
       const count = this.repo.transaction(() => {
+        this.caught.clear();
         const jobs = new JobCache(this.repo);
         const overdue = this.repo.overdueReplicas(now, 500);
         for (const replica of overdue) this.expire(jobs.get(replica.jobId), replica, now);
