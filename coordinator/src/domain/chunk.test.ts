@@ -58,11 +58,11 @@ describe('without replication (quorum 1)', () => {
   it('makes a Python exception final at once, keeping stderr', () => {
     const s = run({}, [fail(issue('a'), 'exception', 'Traceback ...\nValueError: x')]);
     expect(s.chunk).toMatchObject({ state: 'error', error: 'Traceback ...\nValueError: x', stderr: 'trace' });
-    expect(s.failJob).toBeUndefined();
   });
-  it('fails the job on a syntax error', () => {
+  it('treats a reported syntax error as an error of its chunk only', () => {
     const s = run({}, [fail(issue('a'), 'syntax', 'SyntaxError: invalid syntax')]);
-    expect(s.failJob).toBe('SyntaxError: invalid syntax');
+    expect(s).not.toHaveProperty('failJob');
+    expect(s.chunk).toMatchObject({ state: 'error', error: 'SyntaxError: invalid syntax' });
   });
   it('retries a timeout, with the failing contributor cooling down', () => {
     const s = run({ maxResults: 3, maxErrors: 3 }, [fail(issue('a'), 'timeout', 'KeyboardInterrupt', T)]);
@@ -126,6 +126,17 @@ describe('with quorum 2', () => {
   it('fails after maxErrors error results, with the last error', () => {
     const s = run(p, [fail(issue('a'), 'exception', 'E1'), fail(issue('b'), 'exception', 'E2'), fail(issue('c'), 'exception', 'E3')]);
     expect(s.chunk).toMatchObject({ state: 'error', error: 'E3 (after 3 attempts)' });
+  });
+  it('counts the errors of one contributor once: it cannot use up maxErrors alone', () => {
+    const s = run(p, [fail(issue('x'), 'exception'), fail(issue('x'), 'syntax'), { ...issue('x'), state: 'expired', reportedAt: T }]);
+    expect(s.chunk).toMatchObject({ state: 'open', wanted: 2 });
+    const third = run(p, [...s.replicas, fail(issue('b'), 'exception'), fail(issue('c'), 'exception', 'E3')], {}, s.chunk);
+    expect(third.chunk).toMatchObject({ state: 'error', error: 'E3 (after 5 attempts)' });
+  });
+  it('gives a replicated chunk to a contributor at most once, whatever became of its replica', () => {
+    const s = run(p, [fail(issue('a'), 'timeout', 'slow', T)]);
+    expect(mayTake(s.chunk, s.replicas, 'a', T + 10 * 60_000, true)).toBe(false);
+    expect(mayTake(s.chunk, s.replicas, 'b', T, true)).toBe(true);
   });
   it('a pair of quarantined contributors cannot decide alone', () => {
     const q = (id: string) => id.startsWith('q');

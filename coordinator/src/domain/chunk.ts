@@ -91,8 +91,6 @@ export interface Settlement {
   chunk: Chunk;
   replicas: Replica[];
   trust: TrustUpdate[];
-  /** Set when the job must fail as a whole (the script does not compile). */
-  failJob?: string;
 }
 
 export const newChunk = (index: number, policy: VerificationPolicy): Chunk => ({
@@ -121,7 +119,10 @@ export function withReport<R extends Replica>(replica: R, report: ResultReport, 
   return next;
 }
 
-const isUnreplicated = (p: VerificationPolicy) => p.replicas === 1 && p.quorum === 1 && !p.adaptive;
+/** A job that takes one contributor's word for each chunk: no second opinion, retries by the same contributor allowed. */
+export const isUnreplicated = (p: VerificationPolicy) => p.replicas === 1 && p.quorum === 1 && !p.adaptive;
+// A reported `syntax` failure is an ordinary chunk error: the coordinator compiled the script itself at submission
+// (routes/jobs.ts), so a contributor claiming otherwise is broken or lying, and must not decide the job's fate.
 const FINAL_FAILURES: ReadonlySet<FailureKind> = new Set(['exception', 'output', 'syntax']);
 
 export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): Settlement {
@@ -157,8 +158,7 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
 
   // Without replication a script error is the answer: running it again would fail the same way.
   if (unreplicated && lastFailure && FINAL_FAILURES.has(lastFailure.failure!)) {
-    const done = finishWithError(next, lastFailure.error!, ctx.now, lastFailure);
-    return { chunk: done, replicas: out, trust, failJob: lastFailure.failure === 'syntax' ? lastFailure.error : undefined };
+    return { chunk: finishWithError(next, lastFailure.error!, ctx.now, lastFailure), replicas: out, trust };
   }
 
   // A known-answer chunk needs no quorum: the first result is compared with the answer the coordinator holds.
@@ -219,16 +219,13 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
     return { chunk: done, replicas: out, trust };
   }
 
-  if (failed.length >= policy.maxErrors) {
+  // Errors count once per contributor: one identity cannot use up `maxErrors` alone. (In replicated jobs each
+  // contributor gets a chunk at most once anyway, see mayTake; unreplicated jobs trust their one contributor.)
+  const failedBy = new Set(failed.map((r) => r.contributorId));
+  if ((unreplicated ? failed.length : failedBy.size) >= policy.maxErrors) {
     const message = failureMessage(lastFailure!, ctx.timeoutMs, next.issued);
-    const allSyntax = failed.every((r) => r.failure === 'syntax');
     for (const r of successes) r.verdict = 'inconclusive';
-    return {
-      chunk: finishWithError(next, message, ctx.now, lastFailure),
-      replicas: out,
-      trust,
-      failJob: allSyntax ? lastFailure!.error : undefined,
-    };
+    return { chunk: finishWithError(next, message, ctx.now, lastFailure), replicas: out, trust };
   }
 
   // How many more successful results could reach a decision: a group made only of quarantined contributors
@@ -289,8 +286,18 @@ function failureMessage(replica: Replica, timeoutMs: number, issued: number): st
   return issued > 1 ? `${base} (after ${issued} attempts)` : base;
 }
 
-/** Whether `contributorId` may be issued a replica of this chunk now: replicas go to distinct contributors. */
-export function mayTake(chunk: Pick<Chunk, 'lastFailedBy' | 'retryAt'>, replicas: Pick<Replica, 'contributorId' | 'state'>[], contributorId: string, now: number): boolean {
-  if (replicas.some((r) => r.contributorId === contributorId && (r.state === 'running' || r.state === 'ok'))) return false;
+/**
+ * Whether `contributorId` may be issued a replica of this chunk now: replicas go to distinct contributors. With
+ * `once` (replicated jobs) a contributor gets a chunk at most once, whatever became of its replica, so one identity
+ * can neither use up `maxErrors` nor `maxResults` by failing or abandoning the same chunk again and again.
+ */
+export function mayTake(
+  chunk: Pick<Chunk, 'lastFailedBy' | 'retryAt'>,
+  replicas: Pick<Replica, 'contributorId' | 'state'>[],
+  contributorId: string,
+  now: number,
+  once = false,
+): boolean {
+  if (replicas.some((r) => r.contributorId === contributorId && (once || r.state === 'running' || r.state === 'ok'))) return false;
   return chunk.lastFailedBy !== contributorId || (chunk.retryAt ?? 0) <= now;
 }

@@ -16,7 +16,7 @@ import {
   type ResultReport,
   type Runtime,
 } from '../../../protocol/index.js';
-import { mayTake, newChunk, reopen, settle, withReport, type Chunk, type Replica } from '../domain/chunk.js';
+import { isUnreplicated, mayTake, newChunk, reopen, settle, withReport, type Chunk, type Replica } from '../domain/chunk.js';
 import { emptyCounters, moveCounters, settledState } from '../domain/job.js';
 import { networkMayTake, networkSubmitter } from '../domain/network.js';
 import {
@@ -244,7 +244,7 @@ export class EngineStore implements Store {
         const trust = job.policy.adaptive ? (this.repo.trust(contributorId, job.runtime) ?? newTrust()) : undefined;
         for (const chunk of picked) {
           const replicas = chunk.issued === 0 && chunk.running === 0 ? [] : this.repo.replicas(job.id, chunk.index);
-          if (!mayTake(chunk, replicas, contributorId, now)) continue;
+          if (!mayTake(chunk, replicas, contributorId, now, !isUnreplicated(job.policy))) continue;
           const taken = replicas.filter((r) => r.state === 'running' || r.state === 'ok').map((r) => r.network);
           if (!networkMayTake(network, taken, active)) continue;
           const replica: ReplicaRecord = {
@@ -492,7 +492,6 @@ export class EngineStore implements Store {
       this.repo.saveTrust(update.contributorId, job.runtime, next);
       if (!update.valid) this.caught.add(update.contributorId);
     }
-    if (settlement.failJob && job.state === 'active') this.stopJob(job, 'failed', now, settlement.failJob);
     if (job.state === 'active') {
       const state = settledState(job);
       if (state) {

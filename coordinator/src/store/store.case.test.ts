@@ -257,21 +257,32 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       expect(first).toMatchObject({ index: 0, status: 'error', error: traceback, stderr: 'warn', attempts: 1 });
     });
 
-    test('a syntax error fails the whole job at once and voids the other leases', async () => {
+    test('a reported syntax error fails only its chunk, never the job', async () => {
       await open();
       const j = await store.createJob(job([1, 2, 3]), T0);
       const c = await contributor();
       const [a, b] = (await store.leaseChunks(c, { max: 2, runtimes: py }, T0)).leases;
-      await store.reportResults(
-        c,
-        [{ ...ok(a, null), status: 'error', failure: 'syntax', error: 'SyntaxError: invalid syntax (line 1)' }],
-        T0,
-      );
-      const failed = await store.getJob(j.id);
-      expect(failed).toMatchObject({ status: 'failed', error: 'SyntaxError: invalid syntax (line 1)', running: 0 });
-      expect((await store.leaseChunks(c, { max: 5, runtimes: py }, T0)).leases).toEqual([]);
-      const [voided] = await store.reportResults(c, [ok(b, 2)], T0);
-      expect(voided.error?.code).toBe('JOB_CANCELLED');
+      await store.reportResults(c, [{ ...ok(a, null), status: 'error', failure: 'syntax', error: 'SyntaxError: invalid syntax (line 1)' }], T0);
+      expect(await store.getJob(j.id)).toMatchObject({ status: 'running', failed: 1, running: 1, queued: 1 });
+      expect(await store.getJob(j.id)).not.toHaveProperty('error');
+      const [accepted] = await store.reportResults(c, [ok(b, 2)], T0);
+      expect(accepted.outcome).toBe('accepted');
+      expect((await store.leaseChunks(c, { max: 5, runtimes: py }, T0)).leases).toHaveLength(1);
+    });
+
+    test('in a replicated job one contributor cannot fail a chunk by failing it again and again', async () => {
+      await open();
+      const j = await store.createJob(job([1], { replicas: 2, maxErrors: 2, maxResults: 3 }), T0);
+      const x = await contributor();
+      const [first] = (await store.leaseChunks(x, { max: 1, runtimes: py }, T0)).leases;
+      await store.reportResults(x, [{ ...ok(first, null), status: 'error', failure: 'syntax', error: 'SyntaxError' }], T0);
+      // Long after any retry cooldown, the same identity still never gets the chunk again.
+      expect((await store.leaseChunks(x, { max: 1, runtimes: py }, T0 + 3_600_000)).leases).toEqual([]);
+      expect(await store.getJob(j.id)).toMatchObject({ status: 'queued', failed: 0, completed: 0 });
+      const y = await contributor();
+      const [second] = (await store.leaseChunks(y, { max: 1, runtimes: py }, T0 + 3_600_000)).leases;
+      await store.reportResults(y, [{ ...ok(second, null), status: 'error', failure: 'exception', error: 'boom' }], T0 + 3_600_000);
+      expect(await store.getJob(j.id)).toMatchObject({ status: 'failed', failed: 1 });
     });
 
     test('cancelling stops leasing, voids running leases and tells heartbeats', async () => {
