@@ -157,8 +157,16 @@ function encodeResult(result: ChunkResult, format: string, first: boolean): stri
   return [result.index, result.status, output, result.stdout ?? '', result.error ?? ''].map(csvField).join(',') + '\n';
 }
 
-function csvField(value: string | number): string {
-  const text = String(value);
+/**
+ * One CSV cell. A cell a spreadsheet would read as a formula (starting with = + - @, tab or carriage return) gets a
+ * leading apostrophe, so results written by contributors cannot run formulas on the submitter's machine (OWASP's
+ * CSV injection advice). Plain numbers such as -1.5 are left alone: they are not formulas.
+ *
+ * @example csvField('=HYPERLINK("http://x")') → `"'=HYPERLINK(""http://x"")"`
+ */
+export function csvField(value: string | number): string {
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
