@@ -225,13 +225,13 @@ export interface ChunkCounts {
 export interface ResultCounts {
   /** Chunks whose canonical result met the quorum (or stood alone on a trusted contributor's word). */
   verified: number;
-  /** Results issued so far, all chunks together. */
+  /** Results issued for settled chunks (open chunks count nothing here until they settle). */
   resultsIssued: number;
   /** Results that agreed with their chunk's canonical result. */
   valid: number;
   /** Results that disagreed with their chunk's canonical result. */
   invalid: number;
-  /** Successful results still waiting for agreement. */
+  /** Successful results of settled chunks that agreed with no decision (chunks failed for lack of consensus). */
   inconclusive: number;
 }
 
@@ -318,10 +318,12 @@ export interface ResultDetail {
 export interface ChunkDetail {
   index: number;
   input: unknown;
-  state: 'queued' | 'running' | 'ok' | 'error';
+  /** `open` until settled: an open chunk shows nothing but its input (not even whether it has replicas). */
+  state: 'open' | 'ok' | 'error';
   result?: ChunkResult;
   /** The lease id of the result chosen as canonical, once the chunk is settled successfully. */
   canonical?: string;
+  /** Every replica the chunk was issued; empty while the chunk is open. */
   results: ResultDetail[];
 }
 

@@ -211,7 +211,37 @@ describe('contributor protocol over HTTP', () => {
   });
 });
 
+describe('CSV export', () => {
+  it('neutralises cells a spreadsheet would run as formulas', async () => {
+    const { submit, register, call } = setup();
+    const hostile = ['=1+1', '+SUM(A1)', '-2+3', '@cmd', '\tx', '\rx'];
+    const job = (await submit({ inputs: [...hostile, 'fine'] })).json;
+    const c = await register();
+    const leases = (await c.lease(10)).leases;
+    await c.report(leases.map((l) => ({ leaseId: l.leaseId, leaseToken: l.leaseToken, status: 'ok', output: l.chunkIndex === 6 ? -1.5 : 1, stdout: l.input })));
+    const csv = (await call('GET', `/api/jobs/${job.id}/results?format=csv`)).text;
+    const cells = csv.trim().split('\n').slice(1).map((line) => line.split(',')[3]);
+    expect(cells).toEqual(["'=1+1", "'+SUM(A1)", "'-2+3", "'@cmd", "'\tx", '"\'\rx"', 'fine']);
+    expect(csv).toContain('6,ok,-1.5,fine,');
+  });
+});
+
 describe('verification over HTTP', () => {
+  it('shows nothing about an open chunk: no sibling output, no sign that a sibling exists', async () => {
+    const { submit, register, call } = setup();
+    const job = (await submit({ inputs: [3], replicas: 2 })).json;
+    const first = await register();
+    const [lease] = (await first.lease(1)).leases;
+    await first.report([{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'ok', output: 'first answer', stdout: 'printed' }]);
+    const second = await register();
+    await second.lease(1);
+    const detail = await call('GET', `/api/jobs/${job.id}/chunks/0`);
+    expect(detail.json).toEqual({ index: 0, input: 3, state: 'open', results: [] });
+    const seen = [detail.text, (await call('GET', `/api/jobs/${job.id}`)).text, (await call('GET', `/api/jobs/${job.id}/results`)).text, (await call('GET', '/api/jobs')).text];
+    for (const text of seen) expect(text).not.toMatch(/first answer|printed/);
+    expect((await call('GET', `/api/jobs/${job.id}`)).json).toMatchObject({ resultsIssued: 0, valid: 0, inconclusive: 0 });
+  });
+
   it('shows verified results, agreeing counts and a chunk detail view', async () => {
     const { submit, register, call } = setup();
     const job = (await submit({ inputs: [3], replicas: 2, validation: { kind: 'tolerance', rel: 1e-9 } })).json;

@@ -66,7 +66,7 @@ export class ChunkDetailView {
    */
   changed(indexes?: number[]): void {
     if (this.index === undefined) return;
-    const mayChange = indexes ? indexes.includes(this.index) : !this.detail || this.detail.results.some((r) => r.state === 'running') || this.detail.state === 'queued';
+    const mayChange = indexes ? indexes.includes(this.index) : !this.detail || this.detail.results.some((r) => r.state === 'running') || this.detail.state === 'open';
     if (!mayChange || this.timer !== undefined) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -119,7 +119,7 @@ export class ChunkDetailView {
       h('h3', {}, 'Results received'),
       detail.results.length
         ? h('ol', { class: 'replica-list' }, ...detail.results.map((result) => replicaItem(result, result.leaseId === detail.canonical)))
-        : h('p', { class: 'hint' }, 'None yet.'),
+        : h('p', { class: 'hint', 'data-testid': 'open-chunk-hint' }, detail.state === 'open' ? 'Shown once the chunk is settled: while it is open, nothing about its results is public (a contributor could copy them).' : 'None.'),
     );
     this.el.body.querySelectorAll('details').forEach((d, i) => {
       if (open.has(i)) d.open = true;

@@ -45,12 +45,15 @@ export function moveCounters(
   counters[chunkCounter(after.chunk)] += 1;
   counters.wanted += after.chunk.wanted - before.chunk.wanted;
   counters.verified += Number(after.chunk.verified) - Number(before.chunk.verified);
-  counters.resultsIssued += after.chunk.issued - before.chunk.issued;
+  // Results are counted only once their chunk is settled: counts that moved with an open chunk's replicas would
+  // tell a contributor whether its chunk has a sibling, and which verdict the sibling got.
+  counters.resultsIssued += settled(after.chunk, after.chunk.issued) - settled(before.chunk, before.chunk.issued);
   for (const verdict of ['valid', 'invalid', 'inconclusive'] as const) {
-    counters[verdict] += count(after.replicas, verdict) - count(before.replicas, verdict);
+    counters[verdict] += settled(after.chunk, count(after.replicas, verdict)) - settled(before.chunk, count(before.replicas, verdict));
   }
 }
 
+const settled = (chunk: Chunk, n: number) => (chunk.state === 'open' ? 0 : n);
 const count = (replicas: readonly Replica[], verdict: Replica['verdict']) => replicas.filter((r) => r.verdict === verdict).length;
 
 /**

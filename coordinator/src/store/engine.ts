@@ -42,6 +42,7 @@ import {
   toChunkResult,
   toJobSpec,
   toResultDetail,
+  anonymiser,
   toSummary,
   type JobRecord,
 } from './shared.js';
@@ -97,6 +98,8 @@ export interface Repo {
   contributorTokenHash(contributorId: string): string | undefined;
   trust(contributorId: string, runtime: Runtime): Trust | undefined;
   saveTrust(contributorId: string, runtime: Runtime, trust: Trust): void;
+  /** A secret of this coordinator named `name`, made on first use and the same ever after (across restarts when durable). */
+  secret(name: string): string;
   close(): void;
 }
 
@@ -135,6 +138,7 @@ export class EngineStore implements Store {
   private readonly policy: Required<SchedulingPolicy>;
   private readonly trustPolicy: TrustPolicy;
   private readonly random: () => number;
+  private anonymiser?: (contributorId: string) => string;
   /** When each network last asked for work: the pool that decides whether replicas can go to distinct networks. */
   private readonly networks = new Map<string, number>();
   /** Contributors caught with an invalid result during the current operation, whose lone decisions are re-opened. */
@@ -372,14 +376,18 @@ export class EngineStore implements Store {
   async getChunk(jobId: string, index: number): Promise<ChunkDetail | undefined> {
     const chunk = this.repo.chunk(jobId, index);
     if (!chunk) return undefined;
-    const state = chunk.state === 'open' ? (chunk.running > 0 ? 'running' : 'queued') : chunk.state;
+    // Nothing about an open chunk is shown, not even whether it has replicas: a second contributor could copy the
+    // first one's output, and a first one could learn whether it is being checked. Once settled, everything is.
+    if (chunk.state === 'open') return { index, input: this.repo.input(jobId, index), state: 'open', results: [] };
+    this.anonymiser ??= anonymiser(this.repo.secret('contributor-anonymiser'));
+    const anonymise = this.anonymiser;
     const detail: ChunkDetail = {
       index,
       input: this.repo.input(jobId, index),
-      state,
-      results: this.repo.replicas(jobId, index).sort((a, b) => a.attempt - b.attempt).map(toResultDetail),
+      state: chunk.state,
+      results: this.repo.replicas(jobId, index).sort((a, b) => a.attempt - b.attempt).map((r) => toResultDetail(r, anonymise)),
     };
-    if (chunk.state !== 'open') detail.result = toChunkResult(chunk);
+    detail.result = toChunkResult(chunk);
     if (chunk.canonical) detail.canonical = chunk.canonical;
     return detail;
   }

@@ -4,7 +4,7 @@ import type { Runtime } from '../../../protocol/index.js';
 import type { Chunk } from '../domain/chunk.js';
 import type { Trust } from '../domain/trust.js';
 import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
-import type { JobRecord } from './shared.js';
+import { newSecret, type JobRecord } from './shared.js';
 import { defaultSchedulingPolicy, type SchedulingPolicy } from './store.js';
 
 interface JobRows {
@@ -225,6 +225,12 @@ class MemoryRepo implements Repo {
 
   saveTrust(contributorId: string, runtime: Runtime, trust: Trust): void {
     this.trusts.set(`${contributorId}\n${runtime}`, trust);
+  }
+
+  private readonly secrets = new Map<string, string>();
+  secret(name: string): string {
+    if (!this.secrets.has(name)) this.secrets.set(name, newSecret());
+    return this.secrets.get(name)!;
   }
 
   close(): void {}

@@ -1,6 +1,6 @@
 // Small rules every Store implementation applies the same way: ids and secrets, how a lease batch is shared between
 // jobs, how a reported result is checked against its lease, and how records become wire shapes.
-import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import {
   ErrorCode,
   errorMessage,
@@ -34,9 +34,14 @@ export const newSecret = (): string => randomSlice(24).toString('base64url');
 /** Contributor tokens are kept only as hashes. */
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
-/** The contributor id shown on job pages: stable, but not the id itself. */
-export const anonymise = (contributorId: string): string =>
-  'c-' + createHash('sha256').update(`idle-sense:${contributorId}`).digest('hex').slice(0, 10);
+/**
+ * The contributor ids job pages show: stable on one coordinator, keyed with its secret (HMAC-SHA256), so nobody
+ * without the secret can tell whose rows are whose, not even a contributor that knows its own id.
+ */
+export const anonymiser =
+  (secret: string) =>
+  (contributorId: string): string =>
+    'c-' + createHmac('sha256', secret).update(contributorId).digest('hex').slice(0, 12);
 
 export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -172,7 +177,7 @@ export function toChunkResult(chunk: Chunk): ChunkResult {
   return result;
 }
 
-export function toResultDetail(replica: Replica): ResultDetail {
+export function toResultDetail(replica: Replica, anonymise: (contributorId: string) => string): ResultDetail {
   const detail: ResultDetail = {
     leaseId: replica.leaseId,
     contributor: anonymise(replica.contributorId),

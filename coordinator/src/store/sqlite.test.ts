@@ -41,6 +41,20 @@ describe('SqliteStore durability', () => {
     await second.close();
   });
 
+  it('keeps the key that anonymises contributor ids across a reopen, so a contributor keeps its anonymous id', async () => {
+    const file = join(dir, 'secret.db');
+    const first = new SqliteStore({ file });
+    const job = await first.createJob(newJobFrom({ runtime: 'python', source: 'def main(x): return x', inputs: [1] }), 1_000);
+    const { contributorId } = await first.registerContributor({}, 1_000);
+    const [lease] = (await first.leaseChunks(contributorId, { max: 1, runtimes: ['python'] }, 1_000)).leases;
+    await first.reportResults(contributorId, [{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'ok', output: 1 }], 1_100);
+    const before = (await first.getChunk(job.id, 0))!.results[0].contributor;
+    await first.close();
+    const second = new SqliteStore({ file });
+    expect((await second.getChunk(job.id, 0))!.results[0].contributor).toBe(before);
+    await second.close();
+  });
+
   it('drops the chunks of a job whose creation was interrupted before its job row was written', async () => {
     const file = join(dir, 'orphans.db');
     await new SqliteStore({ file }).close();

@@ -7,7 +7,7 @@ import type { Runtime } from '../../../protocol/index.js';
 import type { Chunk, ChunkState, Replica } from '../domain/chunk.js';
 import type { Trust } from '../domain/trust.js';
 import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
-import type { JobRecord } from './shared.js';
+import { newSecret, type JobRecord } from './shared.js';
 import { defaultSchedulingPolicy, type SchedulingPolicy } from './store.js';
 
 const SCHEMA_VERSION = 3;
@@ -24,6 +24,7 @@ const SCHEMA_VERSION = 3;
  *               verdict pending | valid | invalid | inconclusive, its token, deadline and reported result.
  * contributors: registered contributors; only a hash of the token is kept.
  * trust:        per contributor and runtime, for adaptive replication and quarantine; validated_at drives decay.
+ * secrets:      per-coordinator secrets made once and kept across restarts (the key anonymising contributor ids).
  * Adaptive replication: chunks.known holds a known-answer chunk's answer (never shown); leases.network is the
  * lessee's /24 or /48; leases.decided_alone marks a result accepted alone, re-opened if its contributor is caught.
  */
@@ -65,6 +66,7 @@ CREATE INDEX IF NOT EXISTS leases_running_by_job ON leases(job_id) WHERE state =
 CREATE TABLE IF NOT EXISTS contributors (
   id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, agent TEXT, created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trust (
   contributor_id TEXT NOT NULL, runtime TEXT NOT NULL, consecutive_valid INTEGER NOT NULL, recent TEXT NOT NULL,
   validated_at INTEGER,
@@ -336,6 +338,11 @@ class SqliteRepo implements Repo {
 
   saveTrust(contributorId: string, runtime: Runtime, trust: Trust): void {
     this.sql.saveTrust.run(contributorId, runtime, trust.consecutiveValid, trust.recent, trust.validatedAt ?? null);
+  }
+
+  secret(name: string): string {
+    this.db.prepare(`INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)`).run(name, newSecret());
+    return (this.db.prepare(`SELECT value FROM secrets WHERE name = ?`).get(name) as { value: string }).value;
   }
 
   close(): void {

@@ -359,7 +359,9 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       const [lb] = (await store.leaseChunks(b, { max: 1, runtimes: py }, T0)).leases;
       await store.reportResults(a, [ok(la, 'right')], T0 + 1);
       await store.reportResults(b, [ok(lb, 'wrong')], T0 + 2);
-      expect(await store.getJob(j.id)).toMatchObject({ inconclusive: 2, completed: 0, queued: 1 });
+      // An open chunk shows nothing: no replica, no verdict, no count that moved with them.
+      expect(await store.getJob(j.id)).toMatchObject({ inconclusive: 0, resultsIssued: 0, valid: 0, completed: 0, queued: 1 });
+      expect(await store.getChunk(j.id, 0)).toEqual({ index: 0, input: 1, state: 'open', results: [] });
       const [lc] = (await store.leaseChunks(c, { max: 1, runtimes: py }, T0 + 3)).leases;
       expect(lc.attempt).toBe(3);
       await store.reportResults(c, [ok(lc, 'right')], T0 + 4);
@@ -376,6 +378,32 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       expect(new Set(anonymous).size).toBe(3);
       expect(anonymous).not.toContain(a);
       expect(await store.getChunk(j.id, 5)).toBeUndefined();
+    });
+
+    test('anonymised contributor ids are keyed with a secret of this store, not a plain hash of the id', async () => {
+      await open();
+      const a = await contributor();
+      const shown = async (s: Store) => {
+        const j = await s.createJob(job([1]), T0);
+        const [lease] = (await s.leaseChunks(a, { max: 1, runtimes: py }, T0)).leases;
+        await s.reportResults(a, [ok(lease, 1)], T0);
+        return (await s.getChunk(j.id, 0))!.results[0].contributor;
+      };
+      const first = await shown(store);
+      expect(await shown(store)).toBe(first);
+      const { createHash } = await import('node:crypto');
+      expect(first).not.toContain(createHash('sha256').update(`idle-sense:${a}`).digest('hex').slice(0, 10));
+      // Another coordinator (another secret) shows the same contributor under another id.
+      const other = await newStore(policy);
+      await other.registerContributor({}, T0);
+      const b = await other.registerContributor({}, T0);
+      const j = await other.createJob(job([1]), T0);
+      const [lease] = (await other.leaseChunks(b.contributorId, { max: 1, runtimes: py }, T0)).leases;
+      await other.reportResults(b.contributorId, [ok(lease, 1)], T0);
+      const theirs = (await other.getChunk(j.id, 0))!.results[0].contributor;
+      await other.close();
+      expect(theirs).toMatch(/^c-[0-9a-f]{12}$/);
+      expect(theirs).not.toBe(first);
     });
 
     test('with adaptive replication a contributor earns trust and then computes chunks alone', async () => {
