@@ -79,7 +79,7 @@ const reading = `## Reading
 - **Verification.** Goals (issue 9): 0 wrong accepted with fixed replication in every row without a colluding
   majority of a chunk's replicas (the colluder rows' wrong chunks are exactly those); adaptive rows at most 0.05%
   wrong once re-verified, and at most 1.15 results per verified chunk when all are honest (the 10% spot-check floor
-  puts it near 1.10). Copier rows measure what the chunk view shows while a chunk is open; see docs/verification.md.
+  puts it near 1.10). Copiers find nothing to copy now that open chunks are hidden; see docs/verification.md.
 `;
 const report = `${header}\n${sections.join('\n')}\n${reading}`;
 writeFileSync(resultsFile, report);
