@@ -28,6 +28,8 @@ export interface CoordinatorConfig {
   pyodideDir: string;
   /** Where job `packages` come from: a Pyodide distribution directory or a folder of wheels (--python-packages). */
   pythonPackagesDir: string;
+  /** Take the client's address from the last X-Forwarded-For entry (only behind a reverse proxy you run). */
+  trustProxy: boolean;
   log: (line: string) => void;
 }
 
@@ -49,6 +51,7 @@ export function defaultConfig(overrides: Partial<CoordinatorConfig> = {}): Coord
     siteDir: resolve(repoRoot, 'dist'),
     pyodideDir: resolve(repoRoot, 'node_modules/pyodide'),
     pythonPackagesDir: resolve(repoRoot, 'node_modules/pyodide'),
+    trustProxy: false,
     log: () => {},
     ...overrides,
   };
@@ -70,6 +73,8 @@ export const USAGE = `Usage: idle-sense coordinator [options]
                       contributors from several are asking for work (env DISTINCT_NETWORKS, default on)
   --python-packages DIR  Pyodide distribution or folder of wheels that job "packages" load from
                       (env PYTHON_PACKAGES, default: the Pyodide core in node_modules, no extra packages)
+  --trust-proxy       take the client's address from the last X-Forwarded-For entry (env TRUST_PROXY=1);
+                      only behind a reverse proxy that sets it, or clients choose their own address
   --quiet             do not log each job and contributor event
   --help              show this help
 `;
@@ -90,6 +95,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       'spot-check': { type: 'string' },
       'distinct-networks': { type: 'string' },
       'python-packages': { type: 'string' },
+      'trust-proxy': { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -100,6 +106,11 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
     const value = Number(raw);
     if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
     return value;
+  };
+  const flag = (name: string, raw: string | undefined) => {
+    if (raw === undefined || raw === '' || raw === '0' || raw.toLowerCase() === 'false') return false;
+    if (raw === '1' || raw.toLowerCase() === 'true') return true;
+    throw new Error(`${name} must be 1/true or 0/false, got "${raw}"`);
   };
   const store = values.store ?? env.STORE ?? 'sqlite';
   if (store !== 'sqlite' && store !== 'memory') throw new Error(`--store must be sqlite or memory, got "${store}"`);
@@ -121,6 +132,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       spotCheckFloor: spotCheck,
       distinctNetworks: distinct === 'on',
       ...((values['python-packages'] ?? env.PYTHON_PACKAGES) ? { pythonPackagesDir: resolve(values['python-packages'] ?? env.PYTHON_PACKAGES!) } : {}),
+      trustProxy: values['trust-proxy'] ?? flag('TRUST_PROXY', env.TRUST_PROXY),
       log: quiet ? () => {} : (line) => console.log(`[${new Date().toISOString()}] ${line}`),
     }),
     help: values.help ?? false,
