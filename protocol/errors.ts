@@ -16,6 +16,7 @@ export const ErrorCode = {
   BlobNotFound: 'BLOB_NOT_FOUND',
   BlobHashMismatch: 'BLOB_HASH_MISMATCH',
   AttachmentMissing: 'ATTACHMENT_MISSING',
+  PythonCheckUnavailable: 'PYTHON_CHECK_UNAVAILABLE',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -36,6 +37,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   BLOB_NOT_FOUND: 404,
   BLOB_HASH_MISMATCH: 400,
   ATTACHMENT_MISSING: 400,
+  PYTHON_CHECK_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
@@ -54,6 +56,7 @@ const baseMessage: Record<ErrorCode, string> = {
   BLOB_NOT_FOUND: 'no blob with this name',
   BLOB_HASH_MISMATCH: 'the body does not hash to the blob name',
   ATTACHMENT_MISSING: 'an attachment was not uploaded first (PUT /api/blobs/<sha256>)',
+  PYTHON_CHECK_UNAVAILABLE: 'the coordinator cannot check Python scripts right now, so it accepts none',
   INTERNAL: 'internal error',
 };
 

@@ -1,9 +1,13 @@
 // API tests: the whole Hono app over a real store, driven with app.request() (no socket).
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChunkResult, JobSummary, LeaseResponse, RegisterResponse } from '../../protocol/index.js';
 import { createApp } from './app.js';
 import { LeaseReaper } from './reaper.js';
 import { MemoryStore } from './store/memory.js';
+import { PythonSyntaxChecker, sharedPythonSyntaxChecker } from './python/syntax-check.js';
+
+// Python submissions are compiled by the coordinator's own Pyodide: warm it once for the whole file.
+beforeAll(() => sharedPythonSyntaxChecker().start());
 
 function setup(config = {}) {
   let now = Date.UTC(2026, 5, 1);
@@ -42,6 +46,27 @@ function setup(config = {}) {
 }
 
 describe('POST /api/jobs', () => {
+  it('refuses a Python script that does not compile, naming the field, line and message', async () => {
+    const { submit, call } = setup();
+    const res = await submit({ source: 'def main(x):\n    return (x\n', inputs: [1] });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toEqual({ code: 'INVALID_REQUEST', message: "the request is invalid: source: line 2: SyntaxError: '(' was never closed" });
+    expect((await call('GET', '/api/jobs')).json).toEqual([]);
+  });
+
+  it('refuses Python jobs with 503 and the reason while the syntax check cannot start', async () => {
+    const store = new MemoryStore();
+    const broken = new PythonSyntaxChecker({ indexURL: '/nonexistent/pyodide/' });
+    const { app } = createApp({ store, pythonSyntax: broken });
+    const res = await app.request('/api/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ runtime: 'python', source: 'x = 1', inputs: [1] }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: 'PYTHON_CHECK_UNAVAILABLE', message: expect.stringMatching(/could not start/) });
+  });
+
   it('creates a queued job with defaults and returns 201', async () => {
     const { submit, call } = setup();
     const res = await submit({ name: 'double', inputs: [1, 2, 3] });

@@ -12,6 +12,7 @@ import { JobNotices } from './events.js';
 import { limitBodySize } from './http/body.js';
 import { errorBody, handleError } from './http/errors.js';
 import { PythonPackages } from './packages/python-packages.js';
+import { sharedPythonSyntaxChecker, type PythonSyntaxChecker } from './python/syntax-check.js';
 import { blobRoutes } from './routes/blobs.js';
 import { packageRoutes } from './routes/packages.js';
 import { contributorRoutes } from './routes/contributors.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   blobs: BlobStore;
   /** The package source job `packages` load from (--python-packages), scanned once at start. */
   pythonPackages: PythonPackages;
+  /** Compiles submitted Python scripts with the tab's Pyodide (started on first use). */
+  pythonSyntax: PythonSyntaxChecker;
 }
 
 export interface AppOptions {
@@ -36,6 +39,8 @@ export interface AppOptions {
   notices?: JobNotices;
   /** Where blobs live; by default a fresh temporary directory. */
   blobs?: BlobStore;
+  /** By default the process's shared checker, started on the first Python submission. */
+  pythonSyntax?: PythonSyntaxChecker;
 }
 
 export function createApp(options: AppOptions) {
@@ -47,6 +52,7 @@ export function createApp(options: AppOptions) {
     notices: options.notices ?? new JobNotices(),
     blobs: options.blobs ?? new BlobStore(mkdtempSync(join(tmpdir(), 'idle-sense-blobs-')), config.maxBlobBytes),
     pythonPackages: PythonPackages.open(config.pythonPackagesDir),
+    pythonSyntax: options.pythonSyntax ?? sharedPythonSyntaxChecker({ indexURL: config.pyodideDir }),
   };
   const app = new Hono();
   app.onError(handleError);

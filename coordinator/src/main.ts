@@ -36,6 +36,12 @@ const blobDir = config.store === 'memory' ? mkdtempSync(join(tmpdir(), 'idle-sen
 const blobs = new BlobStore(blobDir, config.maxBlobBytes);
 const { app, deps } = createApp({ store, clock: systemClock, config, blobs });
 const reaper = new LeaseReaper(store, systemClock, deps.notices).start(config.reaperIntervalMs);
+// Warm the Python syntax check now, so the first submission does not wait for Pyodide; until it runs, Python jobs
+// are refused with 503 and this reason.
+deps.pythonSyntax.start().then(
+  () => config.log('python syntax check ready'),
+  (err: Error) => console.error(`error: ${err.message}; Python jobs will be refused until it starts`),
+);
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   const where = config.store === 'memory' ? 'in memory (lost on exit)' : dbFile;

@@ -11,6 +11,7 @@ import { newJobFrom } from '../domain/policy.js';
 import { networkSubmitter } from '../domain/network.js';
 import { clientNetwork } from '../http/client-network.js';
 import { readJson } from '../http/body.js';
+import { describeSyntaxError, SyntaxCheckUnavailable, type PythonSyntaxChecker } from '../python/syntax-check.js';
 import { ApiError } from '../http/errors.js';
 import { assertOnnxJobFitsModel } from '../onnx/check.js';
 import type { AppDeps } from '../app.js';
@@ -19,7 +20,7 @@ import { assertPythonPackagesAvailable } from '../packages/python-packages.js';
 const PAGE = 1000;
 const FINAL: ReadonlySet<JobSummary['status']> = new Set(['completed', 'failed', 'cancelled']);
 
-export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages }: AppDeps): Hono {
+export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages, pythonSyntax }: AppDeps): Hono {
   const app = new Hono();
 
   const mustGetJob = async (id: string): Promise<JobSummary> => {
@@ -32,6 +33,7 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
     const body = await readJson(c, JobSubmission);
     if (body.runtime === 'onnx') await assertOnnxJobFitsModel(body, blobs);
     assertPythonPackagesAvailable(pythonPackages, body);
+    if (body.runtime === 'python') await assertCompiles(pythonSyntax, body.source);
     // Until submitters hold keys, a job belongs to the network it came from: its contributors earn no trust on it.
     const network = clientNetwork(c);
     const job = await store.createJob({ ...newJobFrom(body), ...(network ? { owner: networkSubmitter(network) } : {}) }, clock.now());
@@ -148,6 +150,18 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
   });
 
   return app;
+}
+
+/** Refuses a script that does not compile (400 naming `source`), and any script while the checker cannot run (503). */
+async function assertCompiles(checker: PythonSyntaxChecker, source: string): Promise<void> {
+  let checked;
+  try {
+    checked = await checker.check(source);
+  } catch (err) {
+    if (err instanceof SyntaxCheckUnavailable) throw new ApiError(ErrorCode.PythonCheckUnavailable, err.message);
+    throw err;
+  }
+  if (!checked.ok) throw new ApiError(ErrorCode.InvalidRequest, describeSyntaxError(checked));
 }
 
 function encodeResult(result: ChunkResult, format: string, first: boolean): string {
