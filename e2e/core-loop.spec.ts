@@ -73,16 +73,13 @@ test('a pasted script is computed by two contributor tabs and the results match'
   await b.context.close();
 });
 
-test('a syntax error fails the job and shows on the job page', async ({ browser, page }) => {
+test('a script that does not compile is refused on /submit with its line, before any contributor sees it', async ({ page }) => {
   await page.goto(`${coordinator.url}/submit`);
   await page.getByTestId('source-input').fill('def main(x)\n    return x\n');
   await page.getByTestId('inputs-input').fill('[1, 2, 3, 4, 5, 6, 7, 8]');
-  await submitOnPage(page);
-  const tab = await contribute(browser, coordinator.url);
-  await expect(page.getByTestId('job-status')).toHaveText(/failed/i, { timeout: 120_000 });
-  await expect(page.getByTestId('job-error')).toContainText('SyntaxError');
-  await expect(page.getByTestId('job-error')).toContainText('line 1');
-  await tab.context.close();
+  await page.getByTestId('submit-button').click();
+  await expect(page.getByTestId('submit-error')).toContainText("source: line 1: SyntaxError: expected ':'", { timeout: 60_000 });
+  await expect(page).toHaveURL(/\/submit/);
 });
 
 test('an infinite loop times out while the other chunks finish', async ({ browser, page }) => {
