@@ -280,11 +280,20 @@ async function openCoordinator(kind: StoreKind, transport: TransportKind, cpuPro
     const server = await startServer(kind, dbFile, cpuProfDir);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     const api = httpApi(server.port, agent);
+    // Each simulated contributor calls from its own loopback address, as real ones call from their own machines:
+    // the per-address rate limits and distinct-network replicas then see a crowd, not one client.
+    const agents: http.Agent[] = [agent];
+    const contributorApi = () => {
+      const n = agents.length;
+      const own = new http.Agent({ keepAlive: true, maxSockets: 8, localAddress: `127.0.${1 + (n >> 8)}.${n & 255}` } as http.AgentOptions);
+      agents.push(own);
+      return httpApi(server.port, own);
+    };
     return {
-      ...apiCoordinator(api),
+      ...apiCoordinator(api, contributorApi),
       cpuSeconds: () => processCpuSeconds(server.child.pid!),
       close: async () => {
-        agent.destroy();
+        for (const each of agents) each.destroy();
         await server.stop();
         removeDir();
       },
@@ -327,10 +336,11 @@ function storeCoordinator(store: Store): Omit<Coordinator, 'cpuSeconds' | 'close
 type Api = (method: 'GET' | 'POST', path: string, body?: unknown, token?: string) => Promise<any>;
 
 /** The coordinator's public API, as a contributor and a submitter use it. */
-function apiCoordinator(api: Api): Omit<Coordinator, 'cpuSeconds' | 'close'> {
+function apiCoordinator(api: Api, contributorApi: () => Api = () => api): Omit<Coordinator, 'cpuSeconds' | 'close'> {
   return {
     submit: async (inputs, replicas = 1) => ((await api('POST', '/api/jobs', { runtime: 'python', source: SOURCE, inputs, replicas })) as JobSummary).id,
     register: async () => {
+      const api = contributorApi();
       const { contributorId, token } = (await api('POST', '/api/contributors', { agent: 'bench' })) as RegisterResponse;
       return {
         lease: async (max) => ((await api('POST', `/api/contributors/${contributorId}/leases`, { max }, token)) as LeaseResponse).leases,
@@ -356,7 +366,8 @@ function httpApi(port: number, agent: http.Agent): Api {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const headers: http.OutgoingHttpHeaders = headersFor(body, token);
       if (payload !== undefined) headers['content-length'] = Buffer.byteLength(payload);
-      const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
+      const localAddress = (agent as http.Agent & { options?: { localAddress?: string } }).options?.localAddress;
+      const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers, ...(localAddress ? { localAddress } : {}) }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (part: Buffer) => parts.push(part));
         res.on('error', rejectPromise);

@@ -22,6 +22,8 @@ export interface RegisterResponse {
 export const LeaseRequest = z.strictObject({
   max: z.number().int().min(1).max(1024),
   runtimes: z.array(Runtime).min(1).optional(),
+  /** Threads the caller runs; the coordinator lets it hold a few leases per thread (never more than its ceiling). */
+  threads: z.number().int().min(1).max(1024).optional(),
 });
 export type LeaseRequest = z.infer<typeof LeaseRequest>;
 

@@ -17,6 +17,9 @@ export const ErrorCode = {
   BlobHashMismatch: 'BLOB_HASH_MISMATCH',
   AttachmentMissing: 'ATTACHMENT_MISSING',
   PythonCheckUnavailable: 'PYTHON_CHECK_UNAVAILABLE',
+  RateLimited: 'RATE_LIMITED',
+  CrossSiteRefused: 'CROSS_SITE_REFUSED',
+  UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -38,6 +41,9 @@ export const errorStatus: Record<ErrorCode, number> = {
   BLOB_HASH_MISMATCH: 400,
   ATTACHMENT_MISSING: 400,
   PYTHON_CHECK_UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
+  CROSS_SITE_REFUSED: 403,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
 };
 
@@ -57,6 +63,9 @@ const baseMessage: Record<ErrorCode, string> = {
   BLOB_HASH_MISMATCH: 'the body does not hash to the blob name',
   ATTACHMENT_MISSING: 'an attachment was not uploaded first (PUT /api/blobs/<sha256>)',
   PYTHON_CHECK_UNAVAILABLE: 'the coordinator cannot check Python scripts right now, so it accepts none',
+  RATE_LIMITED: 'too many requests from this address; retry after the time in Retry-After',
+  CROSS_SITE_REFUSED: 'a request from another site may not act on this coordinator',
+  UNSUPPORTED_MEDIA_TYPE: 'the request body has the wrong Content-Type',
   INTERNAL: 'internal error',
 };
 

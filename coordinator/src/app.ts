@@ -1,6 +1,6 @@
 // createApp builds the whole coordinator as a Hono app from its parts. Only main.ts binds a port; tests call
 // `app.request()` directly.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,8 @@ import { systemClock, type Clock } from './clock.js';
 import { defaultConfig, type CoordinatorConfig } from './config.js';
 import { JobNotices } from './events.js';
 import { limitBodySize } from './http/body.js';
+import { UNKNOWN_ADDRESS, clientAddress } from './http/client-address.js';
+import { rateLimit, sameSiteWrites } from './http/guards.js';
 import { errorBody, handleError } from './http/errors.js';
 import { PythonPackages } from './packages/python-packages.js';
 import { sharedPythonSyntaxChecker, type PythonSyntaxChecker } from './python/syntax-check.js';
@@ -65,6 +67,19 @@ export function createApp(options: AppOptions) {
     c.header('Cross-Origin-Resource-Policy', 'same-origin');
     c.header('X-Content-Type-Options', 'nosniff');
   });
+
+  // Writes only from this coordinator's own pages or from clients that are not browsers; floods refused per address.
+  app.use(
+    '/api/*',
+    sameSiteWrites({ bodyTypes: (path) => (path.startsWith('/api/blobs') ? ['application/octet-stream'] : ['application/json']) }),
+  );
+  // Requests without a socket (app.request() in tests) are not limited.
+  const address = (c: Context) => {
+    const value = clientAddress(c, config.trustProxy);
+    return value === UNKNOWN_ADDRESS ? undefined : value;
+  };
+  app.use('/api/*', rateLimit({ what: 'API requests', perSecond: config.rateLimitPerS, burst: 2 * config.rateLimitPerS, key: address }));
+  app.on('POST', '/api/contributors', rateLimit({ what: 'registrations', perSecond: config.registerPerMin / 60, burst: config.registerPerMin, key: address }));
 
   const jsonBodyLimit = limitBodySize(deps.config.maxBodyBytes);
   app.use('/api/jobs/*', jsonBodyLimit);

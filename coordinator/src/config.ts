@@ -20,6 +20,14 @@ export interface CoordinatorConfig {
   spotCheckFloor: number;
   /** Replicas of a chunk go to contributors on distinct networks (/24, /48) when the pool has several. */
   distinctNetworks: boolean;
+  /** Most leases one contributor may hold at once (--max-leases). */
+  maxLeasesPerContributor: number;
+  /** A lease ends by issue time + this × timeout + grace, heartbeats or not (--lease-deadline-factor). */
+  hardDeadlineFactor: number;
+  /** Requests per second one client address may sustain on /api (burst: twice as many); 0 = unlimited. */
+  rateLimitPerS: number;
+  /** Contributor registrations per minute one client address may make (burst: as many); 0 = unlimited. */
+  registerPerMin: number;
   reaperIntervalMs: number;
   /** Suggested wait for a contributor that found no work. */
   idleRetryMs: number;
@@ -45,6 +53,10 @@ export function defaultConfig(overrides: Partial<CoordinatorConfig> = {}): Coord
     retryCooldownMs: 30_000,
     spotCheckFloor: 0.1,
     distinctNetworks: true,
+    maxLeasesPerContributor: 64,
+    hardDeadlineFactor: 3,
+    rateLimitPerS: 200,
+    registerPerMin: 30,
     reaperIntervalMs: 1_000,
     idleRetryMs: 2_000,
     ssePollMs: 1_000,
@@ -67,6 +79,12 @@ export const USAGE = `Usage: idle-sense coordinator [options]
   --max-blob-mb N     largest blob (model, attachment) in MiB (env MAX_BLOB_MB, default 1024)
   --lease-grace-s N   seconds added to a chunk's timeout before its lease expires (default 30)
   --retry-cooldown-s N  seconds before a contributor whose attempt at a chunk failed may get it again (default 30)
+  --max-leases N      most leases one contributor may hold at once (env MAX_LEASES, default 64; the lease call's
+                      "threads" lowers it to 4 per thread)
+  --lease-deadline-factor K  a lease ends by issue + K x timeout + grace, heartbeats or not (default 3)
+  --rate-limit N      API requests per second per client address, burst 2N; 0 = off (env RATE_LIMIT, default 200)
+  --register-per-min N  contributor registrations per minute per client address; 0 = off (env REGISTER_PER_MIN,
+                      default 30)
   --spot-check F      adaptive replication: least share of a trusted contributor's results still cross-checked,
                       0 to 1 (env SPOT_CHECK, default 0.1)
   --distinct-networks on|off  replicas of a chunk go to distinct /24 (IPv4) or /48 (IPv6) networks while
@@ -93,6 +111,10 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       'lease-grace-s': { type: 'string' },
       'retry-cooldown-s': { type: 'string' },
       'spot-check': { type: 'string' },
+      'max-leases': { type: 'string' },
+      'lease-deadline-factor': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'register-per-min': { type: 'string' },
       'distinct-networks': { type: 'string' },
       'python-packages': { type: 'string' },
       'trust-proxy': { type: 'boolean' },
@@ -130,6 +152,10 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       leaseGraceMs: number('--lease-grace-s', values['lease-grace-s'] ?? env.LEASE_GRACE_S, 30) * 1000,
       retryCooldownMs: number('--retry-cooldown-s', values['retry-cooldown-s'] ?? env.RETRY_COOLDOWN_S, 30) * 1000,
       spotCheckFloor: spotCheck,
+      maxLeasesPerContributor: Math.max(1, number('--max-leases', values['max-leases'] ?? env.MAX_LEASES, 64)),
+      hardDeadlineFactor: Math.max(1, number('--lease-deadline-factor', values['lease-deadline-factor'] ?? env.LEASE_DEADLINE_FACTOR, 3)),
+      rateLimitPerS: number('--rate-limit', values['rate-limit'] ?? env.RATE_LIMIT, 200),
+      registerPerMin: number('--register-per-min', values['register-per-min'] ?? env.REGISTER_PER_MIN, 30),
       distinctNetworks: distinct === 'on',
       ...((values['python-packages'] ?? env.PYTHON_PACKAGES) ? { pythonPackagesDir: resolve(values['python-packages'] ?? env.PYTHON_PACKAGES!) } : {}),
       trustProxy: values['trust-proxy'] ?? flag('TRUST_PROXY', env.TRUST_PROXY),

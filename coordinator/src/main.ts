@@ -29,6 +29,8 @@ const policy = {
   retryCooldownMs: config.retryCooldownMs,
   spotCheckFloor: config.spotCheckFloor,
   distinctNetworks: config.distinctNetworks,
+  maxLeasesPerContributor: config.maxLeasesPerContributor,
+  hardDeadlineFactor: config.hardDeadlineFactor,
 };
 const dbFile = join(config.dataDir, 'idle-sense.db');
 const store: Store = config.store === 'memory' ? new MemoryStore(policy) : new SqliteStore({ file: dbFile, policy });

@@ -24,10 +24,36 @@ export function limitBodySize(max: number): MiddlewareHandler {
   };
 }
 
+/**
+ * The body as text, read chunk by chunk: a body without Content-Length (chunked) that passes `max` is refused with
+ * 413 as soon as it does, and the rest is never read or buffered.
+ */
+async function readText(c: Context, max: number | undefined): Promise<string> {
+  if (max === undefined || c.req.header('content-length') !== undefined) {
+    const text = await c.req.text();
+    if (max !== undefined && Buffer.byteLength(text) > max) throw tooLarge(max);
+    return text;
+  }
+  const body = c.req.raw.body;
+  if (!body) return '';
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      void reader.cancel().catch(() => undefined);
+      throw tooLarge(max);
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const text = await c.req.text();
-  const max = c.get(LIMIT as never) as number | undefined;
-  if (max !== undefined && Buffer.byteLength(text) > max) throw tooLarge(max);
+  const text = await readText(c, c.get(LIMIT as never) as number | undefined);
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -61,7 +61,7 @@ describe('/api/blobs', () => {
   it('answers 413 past the size limit, with or without Content-Length', async () => {
     const { app } = setup(16);
     const big = new Uint8Array(17);
-    const declared = await app.request('/api/blobs', { method: 'POST', body: big, headers: { 'content-length': '17' } });
+    const declared = await app.request('/api/blobs', { method: 'POST', body: big, headers: { 'content-length': '17', 'content-type': 'application/octet-stream' } });
     expect(declared.status).toBe(413);
     const streamed = await app.request('/api/blobs', {
       method: 'POST',

@@ -10,7 +10,8 @@ import type { NewJob, SchedulingPolicy, Store } from './store.js';
 export type NewStore = (policy: SchedulingPolicy, random?: () => number) => Promise<Store> | Store;
 
 const T0 = Date.UTC(2026, 0, 1);
-const base: SchedulingPolicy = { leaseGraceMs: 1_000, retryCooldownMs: 5_000 };
+// Its scenarios lease hundreds of chunks in one call; the per-contributor lease cap has its own tests.
+const base: SchedulingPolicy = { leaseGraceMs: 1_000, retryCooldownMs: 5_000, maxLeasesPerContributor: 1_000 };
 const py = ['python' as const];
 const NET = { a: '10.0.1.0/24', b: '10.0.2.0/24', c: '10.0.3.0/24', d: '10.0.4.0/24' };
 

@@ -92,6 +92,8 @@ export interface Repo {
   /** Replicas of this contributor that decided their chunk alone and were not re-verified since. */
   decidedAloneBy(contributorId: string): ReplicaRecord[];
   runningReplicasOfJob(jobId: string): ReplicaRecord[];
+  /** How many running replicas (held leases) a contributor has, over all jobs. */
+  runningLeaseCount(contributorId: string): number;
   finishedChunks(jobId: string, offset: number, limit: number): Chunk[];
   finishedSince(jobId: string, cursor: number, limit: number): { chunk: Chunk; seq: number }[];
   insertContributor(contributorId: string, tokenHash: string, agent: string | undefined, now: number): void;
@@ -224,10 +226,12 @@ export class EngineStore implements Store {
     const active = this.activeNetworks(now);
     return this.repo.transaction(() => {
       this.caught.clear(); // what a rolled-back operation caught was rolled back with it
+      const room = this.leaseRoom(contributorId, request);
+      if (room <= 0) return { leases: [], jobs: {} };
       const jobs = this.repo.servableJobs(request.runtimes);
       const cache = new JobCache(this.repo);
       const shares = shareSlots(
-        request.max,
+        Math.min(request.max, room),
         jobs.map((job) => job.wanted),
       );
       const batch: LeaseBatch = { leases: [], jobs: {} };
@@ -290,6 +294,20 @@ export class EngineStore implements Store {
     });
   }
 
+  /** How many more leases the caller may hold: a few per thread it advertises, never past the hard ceiling. */
+  private leaseRoom(contributorId: string, request: LeaseCall): number {
+    const ceiling = this.policy.maxLeasesPerContributor;
+    const perThread = this.policy.leasesPerThread;
+    const cap = request.threads === undefined ? ceiling : Math.min(ceiling, perThread * request.threads);
+    return cap - this.repo.runningLeaseCount(contributorId);
+  }
+
+  /** The latest a replica's lease may run to, heartbeats or not. */
+  private hardDeadline(replica: ReplicaRecord, timeoutMs: number): number {
+    const factor = this.policy.hardDeadlineFactor;
+    return replica.issuedAt + factor * timeoutMs + this.policy.leaseGraceMs;
+  }
+
   private activeNetworks(now: number): string[] {
     const active: string[] = [];
     for (const [network, seen] of this.networks) {
@@ -313,7 +331,8 @@ export class EngineStore implements Store {
           return { leaseId, state: 'expired' as const };
         }
         if (replica.state !== 'running') return { leaseId, state: leaseState[replica.state] };
-        replica.deadline = Math.max(replica.deadline, now + this.policy.leaseGraceMs);
+        const hard = this.hardDeadline(replica, jobs.get(replica.jobId).timeoutMs);
+        replica.deadline = Math.min(hard, Math.max(replica.deadline, now + this.policy.leaseGraceMs));
         this.repo.saveReplica(replica);
         return { leaseId, state: 'active' as const, deadline: new Date(replica.deadline).toISOString() };
       });

@@ -186,6 +186,12 @@ class MemoryRepo implements Repo {
     return out;
   }
 
+  runningLeaseCount(contributorId: string): number {
+    let count = 0;
+    for (const id of this.running) if (this.replicaRows.get(id)!.contributorId === contributorId) count++;
+    return count;
+  }
+
   runningReplicasOfJob(jobId: string): ReplicaRecord[] {
     return [...this.running].map((id) => this.replicaRows.get(id)!).filter((r) => r.jobId === jobId).map(copy);
   }

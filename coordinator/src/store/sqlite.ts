@@ -63,6 +63,7 @@ CREATE INDEX IF NOT EXISTS leases_decided_alone ON leases(contributor_id) WHERE 
 CREATE INDEX IF NOT EXISTS leases_by_chunk ON leases(job_id, idx);
 CREATE INDEX IF NOT EXISTS leases_running ON leases(deadline) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS leases_running_by_job ON leases(job_id) WHERE state = 'running';
+CREATE INDEX IF NOT EXISTS leases_running_by_contributor ON leases(contributor_id) WHERE state = 'running';
 CREATE TABLE IF NOT EXISTS contributors (
   id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, agent TEXT, created_at INTEGER NOT NULL
 );
@@ -152,6 +153,8 @@ class SqliteRepo implements Repo {
         WHERE id = @leaseId`),
       decidedAlone: db.prepare(`SELECT * FROM leases INDEXED BY leases_decided_alone WHERE contributor_id = ? AND decided_alone = 1`),
       overdue: db.prepare(`SELECT * FROM leases INDEXED BY leases_running WHERE state = 'running' AND deadline < ? LIMIT ?`),
+      runningOfContributor: db.prepare(`SELECT count(*) AS n FROM leases INDEXED BY leases_running_by_contributor
+        WHERE contributor_id = ? AND state = 'running'`),
       runningOfJob: db.prepare(`SELECT * FROM leases INDEXED BY leases_running_by_job WHERE job_id = ? AND state = 'running'`),
       finished: db.prepare(`SELECT * FROM chunks INDEXED BY chunks_done WHERE job_id = ? AND state <> 'open' AND idx >= ?
         ORDER BY idx LIMIT ?`),
@@ -303,6 +306,10 @@ class SqliteRepo implements Repo {
 
   decidedAloneBy(contributorId: string): ReplicaRecord[] {
     return (this.sql.decidedAlone.all(contributorId) as Row[]).map(toReplica);
+  }
+
+  runningLeaseCount(contributorId: string): number {
+    return (this.sql.runningOfContributor.get(contributorId) as { n: number }).n;
   }
 
   runningReplicasOfJob(jobId: string): ReplicaRecord[] {

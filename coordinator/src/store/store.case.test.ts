@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JobSubmission, ResultReport } from '../../../protocol/index.js';
 import { newJobFrom } from '../domain/policy.js';
 import { runAdaptiveContract } from './adaptive.case.test.js';
+import { runLimitsContract } from './limits.case.test.js';
 import type { NewJob, SchedulingPolicy, Store } from './store.js';
 
 export interface StoreContractOptions {
@@ -465,4 +466,5 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
     });
   });
   runAdaptiveContract(name, newStore);
+  runLimitsContract(name, newStore);
 }

@@ -32,6 +32,12 @@ export interface SchedulingPolicy {
   distinctNetworks?: boolean;
   /** A network counts as part of the pool for this long after it last asked for work (default 60 s). */
   networkWindowMs?: number;
+  /** Most leases one contributor may hold at once, whatever it says of its threads (default 64). */
+  maxLeasesPerContributor?: number;
+  /** Leases a contributor may hold per thread it advertises in a lease call (default 4). */
+  leasesPerThread?: number;
+  /** A lease ends at issue time + this × the job's timeout + leaseGraceMs at the latest; heartbeats cannot pass it (default 3). */
+  hardDeadlineFactor?: number;
 }
 
 export const defaultSchedulingPolicy: SchedulingPolicy = {
@@ -41,6 +47,9 @@ export const defaultSchedulingPolicy: SchedulingPolicy = {
   trustHalfLifeMs: 7 * 24 * 3600_000,
   distinctNetworks: true,
   networkWindowMs: 60_000,
+  maxLeasesPerContributor: 64,
+  leasesPerThread: 4,
+  hardDeadlineFactor: 3,
 };
 
 /** A validated submission with its defaults applied. */
@@ -63,6 +72,8 @@ export interface LeaseCall {
   runtimes: Runtime[];
   /** The caller's network (/24 or /48), when the edge knows its address. */
   network?: string;
+  /** Threads the caller says it runs; with leasesPerThread it bounds the leases the caller may hold. */
+  threads?: number;
 }
 
 export interface LeaseBatch {
