@@ -38,6 +38,10 @@ export interface CoordinatorConfig {
   pythonPackagesDir: string;
   /** Take the client's address from the last X-Forwarded-For entry (only behind a reverse proxy you run). */
   trustProxy: boolean;
+  /** Job event streams (SSE) one client address may hold open at once. */
+  maxStreamsPerAddress: number;
+  /** Job event streams (SSE) the coordinator holds open at once. */
+  maxStreams: number;
   log: (line: string) => void;
 }
 
@@ -64,6 +68,8 @@ export function defaultConfig(overrides: Partial<CoordinatorConfig> = {}): Coord
     pyodideDir: resolve(repoRoot, 'node_modules/pyodide'),
     pythonPackagesDir: resolve(repoRoot, 'node_modules/pyodide'),
     trustProxy: false,
+    maxStreamsPerAddress: 16,
+    maxStreams: 1_000,
     log: () => {},
     ...overrides,
   };
@@ -91,6 +97,9 @@ export const USAGE = `Usage: idle-sense coordinator [options]
                       contributors from several are asking for work (env DISTINCT_NETWORKS, default on)
   --python-packages DIR  Pyodide distribution or folder of wheels that job "packages" load from
                       (env PYTHON_PACKAGES, default: the Pyodide core in node_modules, no extra packages)
+  --max-streams-per-address N  job event streams (SSE) one client address may hold open (env
+                      MAX_STREAMS_PER_ADDRESS, default 16); over it: 429 TOO_MANY_STREAMS
+  --max-streams N     job event streams the coordinator holds open in all (env MAX_STREAMS, default 1000)
   --trust-proxy       take the client's address from the last X-Forwarded-For entry (env TRUST_PROXY=1);
                       only behind a reverse proxy that sets it, or clients choose their own address
   --quiet             do not log each job and contributor event
@@ -118,6 +127,8 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       'distinct-networks': { type: 'string' },
       'python-packages': { type: 'string' },
       'trust-proxy': { type: 'boolean' },
+      'max-streams-per-address': { type: 'string' },
+      'max-streams': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -158,6 +169,8 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       registerPerMin: number('--register-per-min', values['register-per-min'] ?? env.REGISTER_PER_MIN, 30),
       distinctNetworks: distinct === 'on',
       ...((values['python-packages'] ?? env.PYTHON_PACKAGES) ? { pythonPackagesDir: resolve(values['python-packages'] ?? env.PYTHON_PACKAGES!) } : {}),
+      maxStreamsPerAddress: Math.max(1, number('--max-streams-per-address', values['max-streams-per-address'] ?? env.MAX_STREAMS_PER_ADDRESS, 16)),
+      maxStreams: Math.max(1, number('--max-streams', values['max-streams'] ?? env.MAX_STREAMS, 1_000)),
       trustProxy: values['trust-proxy'] ?? flag('TRUST_PROXY', env.TRUST_PROXY),
       log: quiet ? () => {} : (line) => console.log(`[${new Date().toISOString()}] ${line}`),
     }),

@@ -9,7 +9,9 @@ import {
 } from '../../../protocol/index.js';
 import { newJobFrom } from '../domain/policy.js';
 import { networkSubmitter } from '../domain/network.js';
+import { clientAddress } from '../http/client-address.js';
 import { clientNetwork } from '../http/client-network.js';
+import { StreamSlots } from '../http/stream-slots.js';
 import { readJson } from '../http/body.js';
 import { describeSyntaxError, SyntaxCheckUnavailable, type PythonSyntaxChecker } from '../python/syntax-check.js';
 import { ApiError } from '../http/errors.js';
@@ -22,6 +24,8 @@ const FINAL: ReadonlySet<JobSummary['status']> = new Set(['completed', 'failed',
 
 export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages, pythonSyntax }: AppDeps): Hono {
   const app = new Hono();
+
+  const streamSlots = new StreamSlots({ perAddress: config.maxStreamsPerAddress, total: config.maxStreams });
 
   const mustGetJob = async (id: string): Promise<JobSummary> => {
     const job = await store.getJob(id);
@@ -109,6 +113,12 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
 
   app.get('/:id/events', async (c) => {
     const first = await mustGetJob(c.req.param('id'));
+    const release = streamSlots.acquire(clientAddress(c, config.trustProxy));
+    if (!release) {
+      // A page retries an EventSource on its own; Retry-After tells other clients when a slot may be free.
+      c.header('Retry-After', String(Math.max(1, Math.ceil(config.ssePollMs / 1000)) * 5));
+      throw new ApiError(ErrorCode.TooManyStreams, `at most ${config.maxStreamsPerAddress} per address and ${config.maxStreams} in all (flags --max-streams-per-address, --max-streams)`);
+    }
     c.header('Cache-Control', 'no-store');
     return streamSSE(c, async (sse) => {
       let cursor = 0;
@@ -145,6 +155,7 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
         }
       } finally {
         stopWatching.forEach((stop) => stop());
+        release();
       }
     });
   });
