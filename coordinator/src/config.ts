@@ -38,6 +38,8 @@ export interface CoordinatorConfig {
   pythonPackagesDir: string;
   /** Take the client's address from the last X-Forwarded-For entry (only behind a reverse proxy you run). */
   trustProxy: boolean;
+  /** New blob bytes one client address may store per hour; 0 = no allowance check. */
+  blobBytesPerHour: number;
   /** Job event streams (SSE) one client address may hold open at once. */
   maxStreamsPerAddress: number;
   /** Job event streams (SSE) the coordinator holds open at once. */
@@ -68,6 +70,7 @@ export function defaultConfig(overrides: Partial<CoordinatorConfig> = {}): Coord
     pyodideDir: resolve(repoRoot, 'node_modules/pyodide'),
     pythonPackagesDir: resolve(repoRoot, 'node_modules/pyodide'),
     trustProxy: false,
+    blobBytesPerHour: 4 * 1024 * 1024 * 1024,
     maxStreamsPerAddress: 16,
     maxStreams: 1_000,
     log: () => {},
@@ -100,6 +103,8 @@ export const USAGE = `Usage: idle-sense coordinator [options]
   --max-streams-per-address N  job event streams (SSE) one client address may hold open (env
                       MAX_STREAMS_PER_ADDRESS, default 16); over it: 429 TOO_MANY_STREAMS
   --max-streams N     job event streams the coordinator holds open in all (env MAX_STREAMS, default 1000)
+  --blob-mb-per-hour N  new blob bytes (MiB) one client address may store per hour (env BLOB_MB_PER_HOUR,
+                      default 4096, 0 = off); past it: 429 BLOB_ALLOWANCE_SPENT with Retry-After
   --trust-proxy       take the client's address from the last X-Forwarded-For entry (env TRUST_PROXY=1);
                       only behind a reverse proxy that sets it, or clients choose their own address
   --quiet             do not log each job and contributor event
@@ -127,6 +132,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       'distinct-networks': { type: 'string' },
       'python-packages': { type: 'string' },
       'trust-proxy': { type: 'boolean' },
+      'blob-mb-per-hour': { type: 'string' },
       'max-streams-per-address': { type: 'string' },
       'max-streams': { type: 'string' },
       quiet: { type: 'boolean' },
@@ -171,6 +177,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       ...((values['python-packages'] ?? env.PYTHON_PACKAGES) ? { pythonPackagesDir: resolve(values['python-packages'] ?? env.PYTHON_PACKAGES!) } : {}),
       maxStreamsPerAddress: Math.max(1, number('--max-streams-per-address', values['max-streams-per-address'] ?? env.MAX_STREAMS_PER_ADDRESS, 16)),
       maxStreams: Math.max(1, number('--max-streams', values['max-streams'] ?? env.MAX_STREAMS, 1_000)),
+      blobBytesPerHour: number('--blob-mb-per-hour', values['blob-mb-per-hour'] ?? env.BLOB_MB_PER_HOUR, 4096) * 1024 * 1024,
       trustProxy: values['trust-proxy'] ?? flag('TRUST_PROXY', env.TRUST_PROXY),
       log: quiet ? () => {} : (line) => console.log(`[${new Date().toISOString()}] ${line}`),
     }),

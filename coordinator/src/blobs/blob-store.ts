@@ -40,13 +40,18 @@ export class BlobStore {
 
   /**
    * Streams `body` to disk while hashing it. With `expected`, the bytes must hash to that name. Returns the blob's
-   * name, size and whether it was new. Throws BlobTooLargeError or BlobHashMismatchError (nothing is kept then).
+   * name, size and whether it was new. Throws BlobTooLargeError (carrying the limit that was passed) or BlobHashMismatchError (nothing is kept then).
    */
-  async put(body: ReadableStream<Uint8Array> | Readable | null, expected?: string): Promise<BlobInfo & { created: boolean }> {
+  async put(
+    body: ReadableStream<Uint8Array> | Readable | null,
+    expected?: string,
+    /** A tighter limit for this upload (what the uploader may still store); never above maxBytes. */
+    limitBytes = this.maxBytes,
+  ): Promise<BlobInfo & { created: boolean }> {
     const tmp = join(this.dir, 'tmp', randomBytes(12).toString('hex'));
     const hash = createHash('sha256');
     let size = 0;
-    const limit = this.maxBytes;
+    const limit = Math.min(this.maxBytes, limitBytes);
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         size += chunk.length;

@@ -1,24 +1,51 @@
 // Content-addressed blobs over HTTP: PUT to a name (verified), POST to let the coordinator name it, GET/HEAD with
 // immutable caching. Bodies stream straight to disk under their own size limit (--max-blob-mb).
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { Readable } from 'node:stream';
 import { ErrorCode } from '../../../protocol/index.js';
 import { BLOB_NAME, BlobHashMismatchError, BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
+import { ByteAllowance } from '../http/byte-allowance.js';
+import { clientAddress } from '../http/client-address.js';
 import { ApiError } from '../http/errors.js';
 import type { AppDeps } from '../app.js';
 
-export function blobRoutes({ blobs, config }: AppDeps): Hono {
+export function blobRoutes({ blobs, config, clock }: AppDeps): Hono {
   const app = new Hono();
+  const allowance = config.blobBytesPerHour > 0 ? new ByteAllowance(config.blobBytesPerHour) : undefined;
 
-  const store = async (body: ReadableStream<Uint8Array> | null, expected?: string) => {
+  /** 429 with Retry-After: the address has stored its hourly allowance (the bytes it asked for, when it said). */
+  const spent = (c: Context, address: string, bytes: number): never => {
+    c.header('Retry-After', String(Math.max(1, Math.ceil(allowance!.waitMs(address, bytes, clock.now()) / 1000))));
+    throw new ApiError(ErrorCode.BlobAllowanceSpent, `at most ${config.blobBytesPerHour} new bytes per address per hour (flag --blob-mb-per-hour)`);
+  };
+
+  const store = async (c: Context, expected?: string) => {
+    const address = clientAddress(c, config.trustProxy);
+    const length = c.req.header('content-length');
+    const declared = length === undefined ? 1 : Math.min(Number(length), blobs.maxBytes);
+    if (allowance && allowance.waitMs(address, declared, clock.now()) > 0) spent(c, address, declared);
+    // The whole remaining allowance is reserved for this upload; what it did not store is given back after, so two
+    // uploads at once from one address cannot each spend the same bytes.
+    const reserved = allowance?.reserve(address, clock.now()) ?? blobs.maxBytes;
+    let used = 0;
     try {
-      return await blobs.put(body, expected);
+      const blob = await blobs.put(c.req.raw.body, expected, reserved);
+      // A blob that was already stored costs nothing: the bytes on disk did not grow.
+      if (blob.created) used = blob.size;
+      return blob;
     } catch (err) {
+      if (err instanceof BlobTooLargeError && err.limit < blobs.maxBytes) {
+        allowance!.settle(address, reserved, 0, clock.now());
+        used = reserved; // settled already
+        spent(c, address, err.limit + 1);
+      }
       if (err instanceof BlobTooLargeError) {
         throw new ApiError(ErrorCode.PayloadTooLarge, `blobs are limited to ${err.limit} bytes (coordinator flag --max-blob-mb)`);
       }
       if (err instanceof BlobHashMismatchError) throw new ApiError(ErrorCode.BlobHashMismatch, err.message);
       throw err;
+    } finally {
+      allowance?.settle(address, reserved, used, clock.now());
     }
   };
 
@@ -32,14 +59,14 @@ export function blobRoutes({ blobs, config }: AppDeps): Hono {
     const name = c.req.param('name');
     if (!BLOB_NAME.test(name)) throw new ApiError(ErrorCode.InvalidRequest, 'name: must be sha256:<64 lowercase hex>');
     checkLength(c.req.header('content-length'));
-    const blob = await store(c.req.raw.body, name);
+    const blob = await store(c, name);
     if (blob.created) config.log(`blob ${name} stored (${blob.size} bytes)`);
     return c.json({ name: blob.name, size: blob.size }, blob.created ? 201 : 200);
   });
 
   app.post('/', async (c) => {
     checkLength(c.req.header('content-length'));
-    const blob = await store(c.req.raw.body);
+    const blob = await store(c);
     if (blob.created) config.log(`blob ${blob.name} stored (${blob.size} bytes)`);
     return c.json({ name: blob.name, size: blob.size }, blob.created ? 201 : 200);
   });
