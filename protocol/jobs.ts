@@ -235,6 +235,9 @@ export interface ResultCounts {
   inconclusive: number;
 }
 
+/** Parts of a result that replicas can be compared on. */
+export type ComparedField = 'output' | 'stdout' | 'stderr' | 'attachments';
+
 export interface VerificationPolicy {
   replicas: number;
   quorum: number;
@@ -242,6 +245,12 @@ export interface VerificationPolicy {
   maxErrors: number;
   validation: Validation;
   adaptive: boolean;
+  /**
+   * What replicas must agree on: `output` by `validation`, the others exactly (attachments by name, size and
+   * sha256). Everything, except in Python function mode: there `stdout`/`stderr` are published unverified, because
+   * what the module's top level prints lands in whichever chunk ran it first. Absent on older jobs: output only.
+   */
+  compared?: ComparedField[];
 }
 
 /** `GET /api/jobs/:id` and each element of `GET /api/jobs`. */
@@ -290,6 +299,8 @@ export interface ChunkResult {
   verified?: boolean;
   /** Results that agree with the canonical one. */
   agreeing?: number;
+  /** On a verified chunk: published fields that replicas were not compared on (see VerificationPolicy.compared). */
+  unverified?: ComparedField[];
   durationMs?: number;
   finishedAt?: string;
 }

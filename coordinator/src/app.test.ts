@@ -54,6 +54,23 @@ describe('POST /api/jobs', () => {
     expect((await call('GET', '/api/jobs')).json).toEqual([]);
   });
 
+  it('compares stdout and stderr in script mode, and publishes them unverified in function mode (found by compiling)', async () => {
+    const { submit, register, call } = setup();
+    const script = (await submit({ source: 'import sys\nprint(sys.argv)\n', inputs: [1], replicas: 2 })).json;
+    expect(script.verification.compared).toEqual(['output', 'stdout', 'stderr', 'attachments']);
+    const fn = (await submit({ inputs: [1], replicas: 2 })).json;
+    expect(fn.verification.compared).toEqual(['output', 'attachments']);
+    const named = (await submit({ source: 'def go(x):\n    return x\n', entry: 'go', inputs: [1], replicas: 2 })).json;
+    expect(named.verification.compared).toEqual(['output', 'attachments']);
+    for (const stdout of ['imported once', undefined]) {
+      const c = await register();
+      const lease = (await c.lease(10)).leases.find((l) => l.jobId === fn.id)!;
+      await c.report([{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'ok', output: 2, stdout }]);
+    }
+    const [line] = (await call('GET', `/api/jobs/${fn.id}/results?format=json`)).json;
+    expect(line).toMatchObject({ verified: true, stdout: 'imported once', unverified: ['stdout'] });
+  });
+
   it('refuses Python jobs with 503 and the reason while the syntax check cannot start', async () => {
     const store = new MemoryStore();
     const broken = new PythonSyntaxChecker({ indexURL: '/nonexistent/pyodide/' });

@@ -38,6 +38,11 @@ describe('job counts', () => {
 });
 
 describe('verifiedCell', () => {
+  it('labels what a verified chunk publishes without comparing it', () => {
+    const cell = verifiedCell({ index: 0, status: 'ok', verified: true, agreeing: 2, stdout: 'x', unverified: ['stdout'] }, pair);
+    expect(cell.text).toBe('✓ 2 agree; stdout unverified');
+    expect(cell.title).toMatch(/stdout not compared/);
+  });
   it('counts agreeing results of a verified chunk', () => {
     expect(verifiedCell({ index: 0, status: 'ok', verified: true, agreeing: 2 }, pair)).toMatchObject({ text: '✓ 2 agree', tone: 'ok' });
   });

@@ -51,8 +51,11 @@ export function verifiedCell(result: ChunkResult, policy: VerificationPolicy): {
   }
   if (result.verified) {
     const agreeing = result.agreeing ?? 0;
-    if (agreeing <= 1) return { text: '✓ trusted', tone: 'ok', title: "a trusted contributor's result, accepted alone (adaptive replication)" };
-    return { text: `✓ ${agreeing} agree`, tone: 'ok', title: `${agreeing} results agree (quorum ${policy.quorum})` };
+    // What was published but not compared (function mode's stdout/stderr) is said on the cell, not only in the API.
+    const unverified = result.unverified?.length ? `; ${result.unverified.join(', ')} unverified` : '';
+    const why = unverified ? ` (${result.unverified!.join(' and ')} not compared: in function mode the module's top level prints into one chunk only)` : '';
+    if (agreeing <= 1) return { text: `✓ trusted${unverified}`, tone: 'ok', title: `a trusted contributor's result, accepted alone (adaptive replication)${why}` };
+    return { text: `✓ ${agreeing} agree${unverified}`, tone: 'ok', title: `${agreeing} results agree (quorum ${policy.quorum})${why}` };
   }
   return { text: 'unverified', tone: 'muted', title: isReplicated(policy) ? 'accepted without agreement' : 'the job runs each chunk once (quorum 1)' };
 }

@@ -3,7 +3,7 @@
 // more replicas it wants, the verdict on each replica, and the trust updates that follow. Stores change replicas
 // (issued, reported, expired, cancelled), then call settle and write back what it returns.
 import type { Attachment, FailureKind, ResultReport, VerificationPolicy } from '../../../protocol/index.js';
-import { validator } from './validate.js';
+import { agreement, validator } from './validate.js';
 
 export type ReplicaState = 'running' | 'ok' | 'error' | 'expired' | 'cancelled';
 export type Verdict = 'pending' | 'valid' | 'invalid' | 'inconclusive';
@@ -134,13 +134,14 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
   const next: Chunk = { ...chunk, issued: out.filter((r) => r.state !== 'cancelled').length, running: running.length };
   const trust: TrustUpdate[] = [];
   const same = validator(policy.validation);
+  const agree = agreement(policy);
 
   if (chunk.state === 'ok') {
     // Results arriving after verification are compared with the canonical one, for trust bookkeeping only.
     const canonical = out.find((r) => r.leaseId === chunk.canonical);
     for (const r of successes) {
       if (!canonical || r === canonical || (r.verdict !== 'pending' && r.verdict !== 'inconclusive')) continue;
-      const valid = same(r.output, canonical.output);
+      const valid = agree(r, canonical);
       r.verdict = valid ? 'valid' : 'invalid';
       if (valid) next.agreeing++;
       trust.push({ contributorId: r.contributorId, leaseId: r.leaseId, valid });
@@ -181,7 +182,7 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
   // Group the successful results by agreement (each group is compared through its first member).
   const groups: Replica[][] = [];
   for (const r of [...successes].sort((a, b) => (a.reportedAt ?? 0) - (b.reportedAt ?? 0))) {
-    const group = groups.find((g) => same(g[0].output, r.output));
+    const group = groups.find((g) => agree(g[0], r));
     if (group) group.push(r);
     else groups.push([r]);
   }

@@ -22,7 +22,11 @@ export function defaultValidation(runtime: Runtime): Validation {
   return runtime === 'onnx' ? ONNX_DEFAULT_VALIDATION : { kind: 'exact' };
 }
 
-export function verificationPolicy(job: JobSubmission): VerificationPolicy {
+/**
+ * `functionMode`: the Python job runs in function mode (an `entry`, or a `main(x)` the coordinator's compile found):
+ * then stdout/stderr are not compared, see VerificationPolicy.compared.
+ */
+export function verificationPolicy(job: JobSubmission, { functionMode = false } = {}): VerificationPolicy {
   const replicas = job.replicas ?? 1;
   const quorum = job.quorum ?? replicas;
   const adaptive = job.adaptive ?? false;
@@ -36,6 +40,7 @@ export function verificationPolicy(job: JobSubmission): VerificationPolicy {
     maxErrors: job.maxErrors ?? (unreplicated ? attempts : 3),
     validation: job.validation ?? defaultValidation(job.runtime),
     adaptive,
+    compared: job.runtime === 'python' && functionMode ? ['output', 'attachments'] : ['output', 'stdout', 'stderr', 'attachments'],
   };
 }
 
@@ -55,7 +60,7 @@ const COMMON_FIELDS = new Set([
 ]);
 
 /** Splits a validated submission into what the store keeps, with every default applied. */
-export function newJobFrom(job: JobSubmission) {
+export function newJobFrom(job: JobSubmission, mode: { functionMode?: boolean } = {}) {
   const fields = Object.fromEntries(Object.entries(job).filter(([key]) => !COMMON_FIELDS.has(key))) as RuntimeFields;
   return {
     name: job.name,
@@ -64,6 +69,6 @@ export function newJobFrom(job: JobSubmission) {
     inputs: job.inputs,
     timeoutMs: job.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxAttempts: job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    policy: verificationPolicy(job),
+    policy: verificationPolicy(job, mode),
   };
 }

@@ -1,5 +1,7 @@
+// Validators and what replicas must agree on.
 import { describe, expect, it } from 'vitest';
-import { validator } from './validate.js';
+import type { ComparedField } from '../../../protocol/index.js';
+import { agreement, unverifiedFields, validator } from './validate.js';
 
 describe('exact validation', () => {
   const same = validator({ kind: 'exact' });
@@ -40,5 +42,26 @@ describe('tolerance validation', () => {
     const same = validator({ kind: 'tolerance', abs: 1 });
     expect(same(Number.NaN, 0)).toBe(false);
     expect(same(Number.NaN, Number.NaN)).toBe(true);
+  });
+});
+
+describe('agreement', () => {
+  const all = { validation: { kind: 'exact' as const }, compared: ['output', 'stdout', 'stderr', 'attachments'] as ComparedField[] };
+  const file = (name: string, hex: string) => ({ name, size: 3, sha256: `sha256:${hex.repeat(64)}` });
+  it('compares stdout, stderr and attachments exactly besides the output', () => {
+    const agree = agreement(all);
+    expect(agree({ output: 1, stdout: 'a' }, { output: 1, stdout: 'a' })).toBe(true);
+    expect(agree({ output: 1, stdout: 'a' }, { output: 1, stdout: 'b' })).toBe(false);
+    expect(agree({ output: 1, stderr: 'warn' }, { output: 1 })).toBe(false);
+    expect(agree({ output: 1, stdout: '' }, { output: 1 })).toBe(true);
+    expect(agree({ output: 1, attachments: [file('a', 'a'), file('b', 'b')] }, { output: 1, attachments: [file('b', 'b'), file('a', 'a')] })).toBe(true);
+    expect(agree({ output: 1, attachments: [file('a', 'a')] }, { output: 1, attachments: [file('a', 'c')] })).toBe(false);
+    expect(agree({ output: 1, attachments: [file('a', 'a')] }, { output: 1 })).toBe(false);
+  });
+  it('in function mode leaves stdout and stderr out, and says so for what a verified result publishes', () => {
+    const fn = { ...all, compared: ['output', 'attachments'] as ComparedField[] };
+    expect(agreement(fn)({ output: 1, stdout: 'a' }, { output: 1, stdout: 'b' })).toBe(true);
+    expect(unverifiedFields({ output: 1, stdout: 'a', attachments: [file('a', 'a')] }, fn)).toEqual(['stdout']);
+    expect(unverifiedFields({ output: 1, stdout: 'a', stderr: 'b' }, all)).toEqual([]);
   });
 });

@@ -37,10 +37,10 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
     const body = await readJson(c, JobSubmission);
     if (body.runtime === 'onnx') await assertOnnxJobFitsModel(body, blobs);
     assertPythonPackagesAvailable(pythonPackages, body);
-    if (body.runtime === 'python') await assertCompiles(pythonSyntax, body.source);
+    const entry = body.runtime === 'python' ? (body.entry ?? (await assertCompiles(pythonSyntax, body.source))) : null;
     // Until submitters hold keys, a job belongs to the network it came from: its contributors earn no trust on it.
     const network = clientNetwork(c);
-    const job = await store.createJob({ ...newJobFrom(body), ...(network ? { owner: networkSubmitter(network) } : {}) }, clock.now());
+    const job = await store.createJob({ ...newJobFrom(body, { functionMode: entry !== null }), ...(network ? { owner: networkSubmitter(network) } : {}) }, clock.now());
     const { replicas, quorum, adaptive } = job.verification;
     const verification = replicas > 1 || quorum > 1 || adaptive ? `, ${replicas} replicas, quorum ${quorum}${adaptive ? ', adaptive' : ''}` : '';
     config.log(`job ${job.id} "${job.name}" submitted: ${job.total} chunks, runtime ${body.runtime}${verification}`);
@@ -163,8 +163,11 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
   return app;
 }
 
-/** Refuses a script that does not compile (400 naming `source`), and any script while the checker cannot run (503). */
-async function assertCompiles(checker: PythonSyntaxChecker, source: string): Promise<void> {
+/**
+ * Refuses a script that does not compile (400 naming `source`), and any script while the checker cannot run (503).
+ * Returns the function-mode entry the tab will detect, or null for script mode.
+ */
+async function assertCompiles(checker: PythonSyntaxChecker, source: string): Promise<string | null> {
   let checked;
   try {
     checked = await checker.check(source);
@@ -173,6 +176,7 @@ async function assertCompiles(checker: PythonSyntaxChecker, source: string): Pro
     throw err;
   }
   if (!checked.ok) throw new ApiError(ErrorCode.InvalidRequest, describeSyntaxError(checked));
+  return checked.entry;
 }
 
 function encodeResult(result: ChunkResult, format: string, first: boolean): string {

@@ -384,12 +384,14 @@ export class EngineStore implements Store {
   }
 
   async listResults(jobId: string, { offset, limit }: { offset: number; limit: number }): Promise<ChunkResult[]> {
-    return this.repo.finishedChunks(jobId, Math.max(0, offset), limit).map(toChunkResult);
+    const policy = this.repo.job(jobId)?.policy ?? {};
+    return this.repo.finishedChunks(jobId, Math.max(0, offset), limit).map((chunk) => toChunkResult(chunk, policy));
   }
 
   async finishedSince(jobId: string, cursor: number, limit: number): Promise<{ results: ChunkResult[]; cursor: number }> {
     const rows = this.repo.finishedSince(jobId, cursor, limit);
-    return { results: rows.map((row) => toChunkResult(row.chunk)), cursor: rows.length ? rows[rows.length - 1].seq : cursor };
+    const policy = rows.length ? (this.repo.job(jobId)?.policy ?? {}) : {};
+    return { results: rows.map((row) => toChunkResult(row.chunk, policy)), cursor: rows.length ? rows[rows.length - 1].seq : cursor };
   }
 
   async getChunk(jobId: string, index: number): Promise<ChunkDetail | undefined> {
@@ -406,7 +408,7 @@ export class EngineStore implements Store {
       state: chunk.state,
       results: this.repo.replicas(jobId, index).sort((a, b) => a.attempt - b.attempt).map((r) => toResultDetail(r, anonymise)),
     };
-    detail.result = toChunkResult(chunk);
+    detail.result = toChunkResult(chunk, this.repo.job(jobId)?.policy ?? {});
     if (chunk.canonical) detail.canonical = chunk.canonical;
     return detail;
   }

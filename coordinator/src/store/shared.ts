@@ -14,6 +14,7 @@ import {
   type VerificationPolicy,
 } from '../../../protocol/index.js';
 import type { Chunk, Replica } from '../domain/chunk.js';
+import { unverifiedFields } from '../domain/validate.js';
 import { publicStatus, type JobCounters, type StoredJobState } from '../domain/job.js';
 
 // Ids and secrets come from one pooled buffer: one randomFillSync per 4 KiB instead of one syscall per value.
@@ -162,7 +163,7 @@ export function toJobSpec(job: JobRecord): JobSpec {
 }
 
 /** A finished chunk as the results API shows it. */
-export function toChunkResult(chunk: Chunk): ChunkResult {
+export function toChunkResult(chunk: Chunk, policy: Pick<VerificationPolicy, 'compared'>): ChunkResult {
   const result: ChunkResult = { index: chunk.index, status: chunk.state === 'ok' ? 'ok' : 'error' };
   if (chunk.state === 'ok') result.output = chunk.output;
   if (chunk.stdout) result.stdout = chunk.stdout;
@@ -172,6 +173,8 @@ export function toChunkResult(chunk: Chunk): ChunkResult {
   result.attempts = chunk.issued;
   result.verified = chunk.verified;
   result.agreeing = chunk.agreeing;
+  const unverified = chunk.verified ? unverifiedFields(chunk, policy) : [];
+  if (unverified.length) result.unverified = unverified;
   if (chunk.durationMs !== undefined) result.durationMs = chunk.durationMs;
   if (chunk.finishedAt !== undefined) result.finishedAt = new Date(chunk.finishedAt).toISOString();
   return result;

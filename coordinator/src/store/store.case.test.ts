@@ -381,6 +381,43 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       expect(await store.getChunk(j.id, 5)).toBeUndefined();
     });
 
+    test('replicas agree only when output, stdout, stderr and attachment hashes all match', async () => {
+      await open();
+      const replicated = await store.createJob(job([1, 2], { replicas: 2 }), T0);
+      expect(replicated.verification.compared).toEqual(['output', 'stdout', 'stderr', 'attachments']);
+      const file = { name: 'out.bin', size: 4, sha256: `sha256:${'a'.repeat(64)}` };
+      const [a, b, c] = [await contributor(), await contributor(), await contributor()];
+      const la = (await store.leaseChunks(a, { max: 2, runtimes: py }, T0)).leases;
+      const lb = (await store.leaseChunks(b, { max: 2, runtimes: py }, T0)).leases;
+      const byIndex = (leases: typeof la, i: number) => leases.find((l) => l.chunkIndex === i)!;
+      await store.reportResults(a, [{ ...ok(byIndex(la, 0), 7), stderr: 'honest' }, { ...ok(byIndex(la, 1), 7), attachments: [file] }], T0 + 1);
+      await store.reportResults(b, [{ ...ok(byIndex(lb, 0), 7), stderr: 'forged' }, { ...ok(byIndex(lb, 1), 7), attachments: [{ ...file, sha256: `sha256:${'b'.repeat(64)}` }] }], T0 + 2);
+      // Same output, different stderr / attachment: neither chunk is verified, each asks a third opinion.
+      expect(await store.getJob(replicated.id)).toMatchObject({ completed: 0, verified: 0 });
+      const lc = (await store.leaseChunks(c, { max: 2, runtimes: py }, T0 + 3)).leases;
+      expect(lc).toHaveLength(2);
+      await store.reportResults(c, [{ ...ok(byIndex(lc, 0), 7), stderr: 'honest' }, { ...ok(byIndex(lc, 1), 7), attachments: [file] }], T0 + 4);
+      const results = await store.listResults(replicated.id, { offset: 0, limit: 5 });
+      expect(results.map((r) => [r.verified, r.stderr, r.attachments?.[0].sha256, r.unverified])).toEqual([
+        [true, 'honest', undefined, undefined],
+        [true, undefined, file.sha256, undefined],
+      ]);
+    });
+
+    test('in function mode stdout is not compared, and a verified chunk labels it unverified', async () => {
+      await open();
+      const j = await store.createJob(newJobFrom({ runtime: 'python', source: 'def main(x):\n    return x', inputs: [1], replicas: 2 }, { functionMode: true }), T0);
+      expect(j.verification.compared).toEqual(['output', 'attachments']);
+      const [a, b] = [await contributor(), await contributor()];
+      const [la] = (await store.leaseChunks(a, { max: 1, runtimes: py }, T0)).leases;
+      const [lb] = (await store.leaseChunks(b, { max: 1, runtimes: py }, T0)).leases;
+      await store.reportResults(a, [{ ...ok(la, 1), stdout: 'top level printed here' }], T0 + 1);
+      await store.reportResults(b, [ok(lb, 1)], T0 + 2);
+      const [result] = await store.listResults(j.id, { offset: 0, limit: 1 });
+      expect(result).toMatchObject({ verified: true, stdout: 'top level printed here', unverified: ['stdout'] });
+      expect((await store.getChunk(j.id, 0))!.result).toMatchObject({ unverified: ['stdout'] });
+    });
+
     test('anonymised contributor ids are keyed with a secret of this store, not a plain hash of the id', async () => {
       await open();
       const a = await contributor();
