@@ -1,15 +1,12 @@
-// The network (/24 or /48) a request comes from, read from the socket. Used for distinct-network replicas and the
-// submitter identity of open-mode jobs. Behind a reverse proxy every request shares the proxy's network, so the
-// protection degrades to "off" rather than misfiring (the pool then looks like one network).
-import { getConnInfo } from '@hono/node-server/conninfo';
+// The network (/24 or /48) a request comes from, when it is known: the lease caller's network for distinct-network
+// replicas and the submitter identity of open-mode jobs. Built on client-address.ts (which honours --trust-proxy).
 import type { Context } from 'hono';
-import { networkOf } from '../domain/network.js';
+import { UNKNOWN_ADDRESS, clientAddress, networkOf } from './client-address.js';
 
-/** The caller's network, or undefined where there is no socket (tests through `app.request()`). */
-export function clientNetwork(c: Context): string | undefined {
-  try {
-    return networkOf(getConnInfo(c).remote.address);
-  } catch {
-    return undefined;
-  }
+/** The caller's network, or undefined where there is no address (tests through a bare `app.request()`). */
+export function clientNetwork(c: Context, trustProxy: boolean): string | undefined {
+  const address = clientAddress(c, trustProxy);
+  if (address === UNKNOWN_ADDRESS) return undefined;
+  const network = networkOf(address);
+  return network.includes('/') ? network : undefined;
 }

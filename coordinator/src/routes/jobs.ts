@@ -39,7 +39,7 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
     assertPythonPackagesAvailable(pythonPackages, body);
     const entry = body.runtime === 'python' ? (body.entry ?? (await assertCompiles(pythonSyntax, body.source))) : null;
     // Until submitters hold keys, a job belongs to the network it came from: its contributors earn no trust on it.
-    const network = clientNetwork(c);
+    const network = clientNetwork(c, config.trustProxy);
     const job = await store.createJob({ ...newJobFrom(body, { functionMode: entry !== null }), ...(network ? { owner: networkSubmitter(network) } : {}) }, clock.now());
     const { replicas, quorum, adaptive } = job.verification;
     const verification = replicas > 1 || quorum > 1 || adaptive ? `, ${replicas} replicas, quorum ${quorum}${adaptive ? ', adaptive' : ''}` : '';
