@@ -5,6 +5,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchVerification } from './byzantine.js';
 import { benchDispatch } from './dispatch.js';
+import { benchHoard } from './hoard.js';
 
 type Bench = () => Promise<{ markdown: string }>;
 
@@ -58,6 +59,7 @@ const sections = [
     };
   }),
   await section('Verification', async () => benchVerification),
+  await section('Lease hoarding', async () => benchHoard),
   await section('ONNX runtime', async () => (await import('./onnx.js')).benchOnnx),
   await section('Python runtime', loadPythonBench),
 ];
