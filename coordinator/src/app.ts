@@ -71,7 +71,9 @@ export function createApp(options: AppOptions) {
   // Writes only from this coordinator's own pages or from clients that are not browsers; floods refused per address.
   app.use(
     '/api/*',
-    sameSiteWrites({ bodyTypes: (path) => (path.startsWith('/api/blobs') ? ['application/octet-stream'] : ['application/json']) }),
+    // Blob bodies are raw bytes of any type (`curl --data-binary` labels them as a form); Origin and Sec-Fetch-Site
+    // still refuse a foreign page's upload.
+    sameSiteWrites({ bodyTypes: (path) => (path.startsWith('/api/blobs') ? undefined : ['application/json']) }),
   );
   // Requests without a socket (app.request() in tests) are not limited.
   const address = (c: Context) => {

@@ -31,8 +31,12 @@ describe('cross-site writes', () => {
       expect(res.status).toBe(415);
       expect(((await res.json()) as any).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     }
-    const blob = await app.request('/api/blobs', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain', 'content-length': '1' } });
-    expect(blob.status).toBe(415);
+    // Blobs take any type (curl labels --data-binary as a form), but not from a foreign page.
+    const blob = (headers: Record<string, string>) =>
+      app.request('http://localhost:8080/api/blobs', { method: 'POST', body: 'x', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '1', host: 'localhost:8080', ...headers } });
+    expect((await blob({})).status).toBe(201);
+    expect((await blob({ origin: 'https://evil.example' })).status).toBe(403);
+    expect((await blob({ 'sec-fetch-site': 'cross-site' })).status).toBe(403);
   });
 
   it('refuses writes from another origin or another site, and accepts same-origin and non-browser clients', async () => {

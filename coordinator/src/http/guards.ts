@@ -10,10 +10,10 @@ const WRITES = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
  * Refuses writes a browser would send on behalf of another site. A cross-site page can only send "simple" requests
  * without a CORS preflight (form posts, `text/plain` fetches): requiring a JSON or octet-stream Content-Type on
  * every body takes those away, and `Sec-Fetch-Site` / `Origin` refuse the rest. Clients that are not browsers (the
- * CLI, curl, the runner) send neither header and pass.
+ * CLI, curl, the runner) send neither header and pass. `bodyTypes` answers undefined for paths that take any type.
  * @example app.use('/api/*', sameSiteWrites({ bodyTypes: (path) => path.startsWith('/api/blobs') ? ['application/octet-stream'] : ['application/json'] }))
  */
-export function sameSiteWrites(options: { bodyTypes: (path: string) => string[] }): MiddlewareHandler {
+export function sameSiteWrites(options: { bodyTypes: (path: string) => string[] | undefined }): MiddlewareHandler {
   return async function sameSiteWritesGuard(c, next) {
     if (!WRITES.has(c.req.method)) return next();
     const site = c.req.header('sec-fetch-site');
@@ -27,7 +27,7 @@ export function sameSiteWrites(options: { bodyTypes: (path: string) => string[] 
     if (hasBody(c)) {
       const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       const allowed = options.bodyTypes(c.req.path);
-      if (!allowed.includes(type)) {
+      if (allowed && !allowed.includes(type)) {
         throw new ApiError(ErrorCode.UnsupportedMediaType, `Content-Type must be ${allowed.join(' or ')}, got "${type || 'none'}"`);
       }
     }
