@@ -24,6 +24,8 @@ export type Validation = z.infer<typeof Validation>;
 
 /** Fields every job has, whatever its runtime. */
 const commonJobFields = {
+  /** Only the owner (or an admin key) may read the source, inputs and results. */
+  private: z.boolean().optional(),
   name: z.string().max(200).optional(),
   description: z.string().max(10_000).optional(),
   inputs: z.array(z.unknown()).min(1, 'needs at least one chunk input').max(MAX_CHUNKS, `at most ${MAX_CHUNKS} chunks`),
@@ -264,6 +266,8 @@ export interface JobSummary extends ChunkCounts, ResultCounts {
   timeoutMs: number;
   maxAttempts: number;
   verification: VerificationPolicy;
+  /** Submitted as private: source, inputs and results are for its owner (and admin keys) only. */
+  private?: true;
   createdAt: string;
   finishedAt?: string;
   /** Why the job failed as a whole (for example the script's SyntaxError). */

@@ -9,6 +9,8 @@ export interface CoordinatorConfig {
   port: number;
   host: string;
   store: 'sqlite' | 'memory';
+  /** Who may submit: `open` (anyone who reaches the port) or `keys` (API keys from `npm run keys`). */
+  auth: 'open' | 'keys';
   dataDir: string;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
@@ -52,6 +54,7 @@ export function defaultConfig(overrides: Partial<CoordinatorConfig> = {}): Coord
     port: 8080,
     host: '0.0.0.0',
     store: 'sqlite',
+    auth: 'open',
     dataDir: resolve('data'),
     maxBodyBytes: 64 * 1024 * 1024,
     maxBlobBytes: 1024 * 1024 * 1024,
@@ -83,6 +86,8 @@ export const USAGE = `Usage: idle-sense coordinator [options]
   --port N            port to listen on (env PORT, default 8080)
   --host H            address to bind (env HOST, default 0.0.0.0)
   --store KIND        sqlite (default) or memory (throwaway, lost on exit)
+  --auth MODE         open (default: anyone who reaches the port may submit) or keys (env AUTH): submitting,
+                      cancelling and private jobs need Authorization: Bearer <key> from npm run keys -- create NAME
   --data-dir DIR      where the SQLite database lives (env DATA_DIR, default ./data)
   --max-body-mb N     largest request body in MiB (env MAX_BODY_MB, default 64)
   --max-blob-mb N     largest blob (model, attachment) in MiB (env MAX_BLOB_MB, default 1024)
@@ -119,6 +124,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       port: { type: 'string' },
       host: { type: 'string' },
       store: { type: 'string' },
+      auth: { type: 'string' },
       'data-dir': { type: 'string' },
       'max-body-mb': { type: 'string' },
       'max-blob-mb': { type: 'string' },
@@ -153,6 +159,8 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
   };
   const store = values.store ?? env.STORE ?? 'sqlite';
   if (store !== 'sqlite' && store !== 'memory') throw new Error(`--store must be sqlite or memory, got "${store}"`);
+  const auth = values.auth ?? env.AUTH ?? 'open';
+  if (auth !== 'open' && auth !== 'keys') throw new Error(`--auth must be open or keys, got "${auth}"`);
   const quiet = values.quiet ?? false;
   const spotCheck = number('--spot-check', values['spot-check'] ?? env.SPOT_CHECK, 0.1);
   if (spotCheck > 1) throw new Error(`--spot-check must be between 0 and 1, got "${values['spot-check'] ?? env.SPOT_CHECK}"`);
@@ -163,6 +171,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       port: number('--port', values.port ?? env.PORT, 8080),
       host: values.host ?? env.HOST ?? '0.0.0.0',
       store,
+      auth,
       dataDir: resolve(values['data-dir'] ?? env.DATA_DIR ?? 'data'),
       maxBodyBytes: number('--max-body-mb', values['max-body-mb'] ?? env.MAX_BODY_MB, 64) * 1024 * 1024,
       maxBlobBytes: number('--max-blob-mb', values['max-blob-mb'] ?? env.MAX_BLOB_MB, 1024) * 1024 * 1024,

@@ -46,6 +46,7 @@ export function verificationPolicy(job: JobSubmission, { functionMode = false } 
 
 /** Fields of a submission that every runtime shares; everything else is the runtime's own (see RuntimeFields). */
 const COMMON_FIELDS = new Set([
+  'private',
   'name',
   'description',
   'inputs',
@@ -63,6 +64,7 @@ const COMMON_FIELDS = new Set([
 export function newJobFrom(job: JobSubmission, mode: { functionMode?: boolean } = {}) {
   const fields = Object.fromEntries(Object.entries(job).filter(([key]) => !COMMON_FIELDS.has(key))) as RuntimeFields;
   return {
+    private: job.private ?? false,
     name: job.name,
     description: job.description,
     fields,

@@ -46,7 +46,7 @@ import {
   toSummary,
   type JobRecord,
 } from './shared.js';
-import { defaultSchedulingPolicy, type LeaseBatch, type LeaseCall, type NewJob, type SchedulingPolicy, type Store } from './store.js';
+import { defaultSchedulingPolicy, type ApiKey, type JobAccess, type LeaseBatch, type LeaseCall, type NewJob, type SchedulingPolicy, type Store } from './store.js';
 
 /** A replica as stored: which chunk it belongs to, and the lease token that must come back with its result. */
 export interface ReplicaRecord extends Replica {
@@ -97,6 +97,10 @@ export interface Repo {
   finishedChunks(jobId: string, offset: number, limit: number): Chunk[];
   finishedSince(jobId: string, cursor: number, limit: number): { chunk: Chunk; seq: number }[];
   insertContributor(contributorId: string, tokenHash: string, agent: string | undefined, now: number): void;
+  insertApiKey(key: ApiKey, secretHash: string): void;
+  apiKeys(): ApiKey[];
+  apiKeyByHash(secretHash: string): ApiKey | undefined;
+  revokeApiKey(id: string, now: number): void;
   contributorTokenHash(contributorId: string): string | undefined;
   trust(contributorId: string, runtime: Runtime): Trust | undefined;
   saveTrust(contributorId: string, runtime: Runtime, trust: Trust): void;
@@ -168,6 +172,7 @@ export class EngineStore implements Store {
       maxAttempts: spec.maxAttempts,
       policy: spec.policy,
       ...(spec.owner ? { owner: spec.owner } : {}),
+      private: spec.private,
       state: 'active',
       createdAt: now,
       lastServed: 0,
@@ -206,6 +211,37 @@ export class EngineStore implements Store {
       this.repo.saveJob(job);
       return toSummary(job);
     });
+  }
+
+  async jobAccess(jobId: string): Promise<JobAccess | undefined> {
+    const job = this.repo.job(jobId);
+    return job && { ...(job.owner ? { owner: job.owner } : {}), private: job.private };
+  }
+
+  async createApiKey(info: { name: string; admin: boolean }, now: number): Promise<{ key: ApiKey; secret: string }> {
+    const key: ApiKey = { id: newId('k'), name: info.name, admin: info.admin, createdAt: now };
+    const secret = `isk_${newSecret()}`;
+    this.repo.transaction(() => this.repo.insertApiKey(key, hashToken(secret)));
+    return { key, secret };
+  }
+
+  async listApiKeys(): Promise<ApiKey[]> {
+    return this.repo.apiKeys();
+  }
+
+  async revokeApiKey(idOrName: string, now: number): Promise<ApiKey | undefined> {
+    return this.repo.transaction(() => {
+      const key = this.repo.apiKeys().find((k) => !k.revokedAt && (k.id === idOrName || k.name === idOrName));
+      if (!key) return undefined;
+      this.repo.revokeApiKey(key.id, now);
+      return { ...key, revokedAt: now };
+    });
+  }
+
+  async findApiKey(secret: string): Promise<ApiKey | undefined> {
+    // Looked up by the hash of a 192-bit secret: nothing to learn from timing.
+    const key = this.repo.apiKeyByHash(hashToken(secret));
+    return key && !key.revokedAt ? key : undefined;
   }
 
   async registerContributor(info: { agent?: string }, now: number): Promise<RegisterResponse> {

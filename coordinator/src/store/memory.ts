@@ -5,7 +5,7 @@ import type { Chunk } from '../domain/chunk.js';
 import type { Trust } from '../domain/trust.js';
 import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
 import { newSecret, type JobRecord } from './shared.js';
-import { defaultSchedulingPolicy, type SchedulingPolicy } from './store.js';
+import { defaultSchedulingPolicy, type ApiKey, type SchedulingPolicy } from './store.js';
 
 interface JobRows {
   job: JobRecord;
@@ -215,6 +215,25 @@ class MemoryRepo implements Repo {
       if (rows.seqOf.get(index) === seq) out.push({ chunk: copy(rows.chunks[index]), seq });
     }
     return out;
+  }
+
+  private readonly keys = new Map<string, { key: ApiKey; hash: string }>();
+
+  insertApiKey(key: ApiKey, secretHash: string): void {
+    this.keys.set(key.id, { key: copy(key), hash: secretHash });
+  }
+
+  apiKeys(): ApiKey[] {
+    return [...this.keys.values()].map(({ key }) => copy(key));
+  }
+
+  apiKeyByHash(secretHash: string): ApiKey | undefined {
+    for (const { key, hash } of this.keys.values()) if (hash === secretHash) return copy(key);
+    return undefined;
+  }
+
+  revokeApiKey(id: string, now: number): void {
+    this.keys.get(id)!.key.revokedAt = now;
   }
 
   insertContributor(contributorId: string, tokenHash: string): void {

@@ -116,6 +116,7 @@ export interface JobRecord extends JobCounters {
   timeoutMs: number;
   maxAttempts: number;
   policy: VerificationPolicy;
+  private: boolean;
   /** Who submitted it; see NewJob.owner. */
   owner?: string;
   state: StoredJobState;
@@ -150,6 +151,7 @@ export function toSummary(job: JobRecord): JobSummary {
     createdAt: new Date(job.createdAt).toISOString(),
   };
   if (job.description) summary.description = job.description;
+  if (job.private) summary.private = true;
   if ('entry' in job.fields && job.fields.entry) summary.entry = job.fields.entry;
   if (job.finishedAt !== undefined) summary.finishedAt = new Date(job.finishedAt).toISOString();
   if (job.error) summary.error = job.error;

@@ -8,9 +8,18 @@ import type { Chunk, ChunkState, Replica } from '../domain/chunk.js';
 import type { Trust } from '../domain/trust.js';
 import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
 import { newSecret, type JobRecord } from './shared.js';
-import { defaultSchedulingPolicy, type SchedulingPolicy } from './store.js';
+import { defaultSchedulingPolicy, type ApiKey, type SchedulingPolicy } from './store.js';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
+
+/**
+ * Upgrades from older schema versions, keyed by the version they upgrade from; each step runs in one transaction,
+ * before SCHEMA creates whatever tables are new. 3 → 4: jobs gain the private flag (existing jobs stay public);
+ * the api_keys table is new.
+ */
+const MIGRATIONS: Record<number, string> = {
+  3: `ALTER TABLE jobs ADD COLUMN private INTEGER NOT NULL DEFAULT 0;`,
+};
 
 /*
  * Schema. Times are milliseconds since the epoch; JSON values (inputs, outputs, runtime fields, policies) are JSON
@@ -24,6 +33,7 @@ const SCHEMA_VERSION = 3;
  *               verdict pending | valid | invalid | inconclusive, its token, deadline and reported result.
  * contributors: registered contributors; only a hash of the token is kept.
  * trust:        per contributor and runtime, for adaptive replication and quarantine; validated_at drives decay.
+ * api_keys:     submitters' API keys (npm run keys): only a hash of the secret; the id owns the key's jobs.
  * secrets:      per-coordinator secrets made once and kept across restarts (the key anonymising contributor ids).
  * Adaptive replication: chunks.known holds a known-answer chunk's answer (never shown); leases.network is the
  * lessee's /24 or /48; leases.decided_alone marks a result accepted alone, re-opened if its contributor is caught.
@@ -32,7 +42,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, description TEXT, runtime TEXT NOT NULL,
   fields TEXT NOT NULL, timeout_ms INTEGER NOT NULL, max_attempts INTEGER NOT NULL, policy TEXT NOT NULL,
-  owner TEXT, state TEXT NOT NULL, error TEXT, created_at INTEGER NOT NULL, finished_at INTEGER,
+  owner TEXT, private INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL, error TEXT, created_at INTEGER NOT NULL, finished_at INTEGER,
   total INTEGER NOT NULL, queued INTEGER NOT NULL, running INTEGER NOT NULL, completed INTEGER NOT NULL,
   failed INTEGER NOT NULL, verified INTEGER NOT NULL, results_issued INTEGER NOT NULL, valid INTEGER NOT NULL,
   invalid INTEGER NOT NULL, inconclusive INTEGER NOT NULL, wanted INTEGER NOT NULL,
@@ -64,6 +74,10 @@ CREATE INDEX IF NOT EXISTS leases_by_chunk ON leases(job_id, idx);
 CREATE INDEX IF NOT EXISTS leases_running ON leases(deadline) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS leases_running_by_job ON leases(job_id) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS leases_running_by_contributor ON leases(contributor_id) WHERE state = 'running';
+CREATE TABLE IF NOT EXISTS api_keys (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, admin INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, revoked_at INTEGER
+);
 CREATE TABLE IF NOT EXISTS contributors (
   id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, agent TEXT, created_at INTEGER NOT NULL
 );
@@ -97,7 +111,9 @@ class SqliteRepo implements Repo {
     this.db.pragma('temp_store = MEMORY');
     const version = this.db.pragma('user_version', { simple: true }) as number;
     const hasTables = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'jobs'`).get();
-    if (hasTables && version !== SCHEMA_VERSION) {
+    if (hasTables) this.migrate(version);
+    const upgraded = this.db.pragma('user_version', { simple: true }) as number;
+    if (hasTables && upgraded !== SCHEMA_VERSION) {
       this.db.close();
       throw new Error(`${file} was written by another version of idle-sense (schema ${version}, expected ${SCHEMA_VERSION}); move it away or use another --data-dir`);
     }
@@ -108,9 +124,9 @@ class SqliteRepo implements Repo {
     const db = this.db;
     this.sql = {
       insertJob: db.prepare(`INSERT INTO jobs (id, seq, name, description, runtime, fields, timeout_ms, max_attempts,
-        policy, owner, state, created_at, total, queued, running, completed, failed, verified, results_issued, valid,
+        policy, owner, private, state, created_at, total, queued, running, completed, failed, verified, results_issued, valid,
         invalid, inconclusive, wanted) VALUES (@id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), @name, @description,
-        @runtime, @fields, @timeoutMs, @maxAttempts, @policy, @owner, @state, @createdAt, @total, @queued, @running,
+        @runtime, @fields, @timeoutMs, @maxAttempts, @policy, @owner, @private, @state, @createdAt, @total, @queued, @running,
         @completed, @failed, @verified, @resultsIssued, @valid, @invalid, @inconclusive, @wanted)`),
       insertChunk: db.prepare(`INSERT INTO chunks (job_id, idx, input, state, wanted, known) VALUES (?, ?, ?, 'open', ?, ?)`),
       job: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
@@ -160,6 +176,10 @@ class SqliteRepo implements Repo {
         ORDER BY idx LIMIT ?`),
       finishedSince: db.prepare(`SELECT * FROM chunks INDEXED BY chunks_finish_order
         WHERE job_id = ? AND finish_seq IS NOT NULL AND finish_seq > ? ORDER BY finish_seq LIMIT ?`),
+      insertApiKey: db.prepare(`INSERT INTO api_keys (id, name, secret_hash, admin, created_at) VALUES (?, ?, ?, ?, ?)`),
+      apiKeys: db.prepare(`SELECT * FROM api_keys ORDER BY created_at, rowid`),
+      apiKeyByHash: db.prepare(`SELECT * FROM api_keys WHERE secret_hash = ?`),
+      revokeApiKey: db.prepare(`UPDATE api_keys SET revoked_at = ? WHERE id = ?`),
       insertContributor: db.prepare(`INSERT INTO contributors (id, token_hash, agent, created_at) VALUES (?, ?, ?, ?)`),
       contributor: db.prepare(`SELECT token_hash FROM contributors WHERE id = ?`),
       trust: db.prepare(`SELECT * FROM trust WHERE contributor_id = ? AND runtime = ?`),
@@ -188,6 +208,7 @@ class SqliteRepo implements Repo {
       ...job,
       description: job.description ?? null,
       owner: job.owner ?? null,
+      private: job.private ? 1 : 0,
       fields: JSON.stringify(job.fields),
       policy: JSON.stringify(job.policy),
     });
@@ -327,6 +348,33 @@ class SqliteRepo implements Repo {
     }));
   }
 
+  insertApiKey(key: ApiKey, secretHash: string): void {
+    this.sql.insertApiKey.run(key.id, key.name, secretHash, key.admin ? 1 : 0, key.createdAt);
+  }
+
+  apiKeys(): ApiKey[] {
+    return (this.sql.apiKeys.all() as Row[]).map(toApiKey);
+  }
+
+  apiKeyByHash(secretHash: string): ApiKey | undefined {
+    const row = this.sql.apiKeyByHash.get(secretHash) as Row | undefined;
+    return row && toApiKey(row);
+  }
+
+  revokeApiKey(id: string, now: number): void {
+    this.sql.revokeApiKey.run(now, id);
+  }
+
+  /** Applies MIGRATIONS from `version` up; stops (leaving the version short) where no step is known. */
+  private migrate(version: number): void {
+    for (let v = version; v < SCHEMA_VERSION && MIGRATIONS[v]; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
   insertContributor(contributorId: string, tokenHash: string, agent: string | undefined, now: number): void {
     this.sql.insertContributor.run(contributorId, tokenHash, agent ?? null, now);
   }
@@ -389,6 +437,7 @@ class SqliteRepo implements Repo {
 function toJob(row: Row): JobRecord {
   const job: JobRecord = {
     id: row.id,
+    private: row.private === 1,
     name: row.name,
     runtime: row.runtime,
     fields: JSON.parse(row.fields),
@@ -416,6 +465,12 @@ function toJob(row: Row): JobRecord {
   if (row.error !== null) job.error = row.error;
   if (row.finished_at !== null) job.finishedAt = row.finished_at;
   return job;
+}
+
+function toApiKey(row: Row): ApiKey {
+  const key: ApiKey = { id: row.id, name: row.name, admin: row.admin === 1, createdAt: row.created_at };
+  if (row.revoked_at !== null) key.revokedAt = row.revoked_at;
+  return key;
 }
 
 function toReplica(row: Row): ReplicaRecord {

@@ -61,7 +61,9 @@ export interface NewJob {
   timeoutMs: number;
   maxAttempts: number;
   policy: VerificationPolicy;
-  /** Who submitted it (`net:<network>` when jobs are open to all); trust is not earned on one's own jobs. */
+  /** Only the owner (or an admin key) reads its source, inputs and results. */
+  private: boolean;
+  /** Who submitted it: an API key id, or (`net:<network>` when jobs are open to all); trust is not earned on one's own jobs. */
   owner?: string;
   /** Known-answer chunks: answers the coordinator verified earlier, checked against instead of a second replica. */
   known?: { index: number; output: unknown }[];
@@ -76,6 +78,21 @@ export interface LeaseCall {
   threads?: number;
 }
 
+export interface JobAccess {
+  /** Undefined for jobs stored before owners existed: only an admin key controls those. */
+  owner?: string;
+  private: boolean;
+}
+
+/** A submitter's API key as stored (`npm run keys`). Its id is the owner of the jobs it submits. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  admin: boolean;
+  createdAt: number;
+  revokedAt?: number;
+}
+
 export interface LeaseBatch {
   leases: Lease[];
   jobs: Record<string, JobSpec>;
@@ -87,6 +104,17 @@ export interface Store {
   /** Newest first. */
   listJobs(options?: { limit?: number }): Promise<JobSummary[]>;
   getJobSource(jobId: string): Promise<JobSource | undefined>;
+  /** Who owns a job and whether it is private; undefined when unknown. Not a wire shape: routes decide with it. */
+  jobAccess(jobId: string): Promise<JobAccess | undefined>;
+
+  /** A new API key; `secret` is returned once and only its hash is kept. */
+  createApiKey(info: { name: string; admin: boolean }, now: number): Promise<{ key: ApiKey; secret: string }>;
+  /** Every key, revoked ones included, oldest first. */
+  listApiKeys(): Promise<ApiKey[]>;
+  /** Revokes the key with this id or name; undefined when there is none. */
+  revokeApiKey(idOrName: string, now: number): Promise<ApiKey | undefined>;
+  /** The live (not revoked) key whose secret this is. */
+  findApiKey(secret: string): Promise<ApiKey | undefined>;
   /** Stops a queued or running job: no new leases, running leases become `cancelled`. Undefined when unknown. */
   cancelJob(jobId: string, now: number): Promise<JobSummary | undefined>;
 
