@@ -13,6 +13,7 @@ import { limitBodySize } from './http/body.js';
 import { UNKNOWN_ADDRESS, clientAddress } from './http/client-address.js';
 import { rateLimit, sameSiteWrites } from './http/guards.js';
 import { errorBody, handleError } from './http/errors.js';
+import { submitterAuth } from './http/submitter-auth.js';
 import { PythonPackages } from './packages/python-packages.js';
 import { sharedPythonSyntaxChecker, type PythonSyntaxChecker } from './python/syntax-check.js';
 import { blobRoutes } from './routes/blobs.js';
@@ -82,6 +83,20 @@ export function createApp(options: AppOptions) {
   };
   app.use('/api/*', rateLimit({ what: 'API requests', perSecond: config.rateLimitPerS, burst: 2 * config.rateLimitPerS, key: address }));
   app.on('POST', '/api/contributors', rateLimit({ what: 'registrations', perSecond: config.registerPerMin / 60, burst: config.registerPerMin, key: address }));
+
+  // Who the submitter is (a key, or in open mode its network); routes read c.get('principal').
+  const submitters = submitterAuth({
+    mode: config.auth,
+    trustProxy: config.trustProxy,
+    verify: async (key) => {
+      const found = await deps.store.findApiKey(key);
+      return found && { id: found.id, admin: found.admin };
+    },
+  });
+  app.use('/api/jobs', submitters);
+  app.use('/api/jobs/*', submitters);
+  app.use('/api/blobs', submitters);
+  app.use('/api/blobs/*', submitters);
 
   const jsonBodyLimit = limitBodySize(deps.config.maxBodyBytes);
   app.use('/api/jobs/*', jsonBodyLimit);

@@ -36,6 +36,9 @@ const dbFile = join(config.dataDir, 'idle-sense.db');
 const store: Store = config.store === 'memory' ? new MemoryStore(policy) : new SqliteStore({ file: dbFile, policy });
 const blobDir = config.store === 'memory' ? mkdtempSync(join(tmpdir(), 'idle-sense-blobs-')) : join(config.dataDir, 'blobs');
 const blobs = new BlobStore(blobDir, config.maxBlobBytes);
+// A memory store has no database for `npm run keys` to write to: keys mode then starts with one admin key.
+const memoryAdminKey =
+  config.auth === 'keys' && config.store === 'memory' ? (await store.createApiKey({ name: 'admin', admin: true }, Date.now())).secret : undefined;
 const { app, deps } = createApp({ store, clock: systemClock, config, blobs });
 const reaper = new LeaseReaper(store, systemClock, deps.notices).start(config.reaperIntervalMs);
 // Warm the Python syntax check now, so the first submission does not wait for Pyodide; until it runs, Python jobs
@@ -50,6 +53,8 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   console.log(`idle-sense coordinator listening on http://localhost:${info.port}`);
   console.log(`  contribute: http://localhost:${info.port}/    submit: http://localhost:${info.port}/submit`);
   console.log(`  state: ${where}`);
+  console.log(`  auth: ${config.auth}${config.auth === 'keys' ? ' (submitting needs Authorization: Bearer <key>)' : ''}`);
+  if (memoryAdminKey) console.log(`  admin key for this run (memory store: npm run keys cannot reach it): ${memoryAdminKey}`);
 });
 server.on('error', (err: NodeJS.ErrnoException) => {
   console.error(err.code === 'EADDRINUSE' ? `error: port ${config.port} is in use; pick another with --port` : err);

@@ -27,12 +27,14 @@ declare module 'hono' {
 
 export interface SubmitterAuthOptions {
   mode: AuthMode;
+  /** Whether the forwarded address counts (--trust-proxy), for the network of open-mode submitters. */
+  trustProxy: boolean;
   /** The principal a bearer key stands for, or undefined when the key is unknown or revoked. */
   verify: (key: string) => Promise<Principal | undefined>;
 }
 
 /** Puts the request's principal on the context (`c.get('principal')`); a key that does not verify is a 401. */
-export function submitterAuth({ mode, verify }: SubmitterAuthOptions) {
+export function submitterAuth({ mode, trustProxy, verify }: SubmitterAuthOptions) {
   return createMiddleware(async function submitterAuthentication(c, next) {
     const header = c.req.header('authorization');
     let principal: Principal | undefined;
@@ -41,7 +43,7 @@ export function submitterAuth({ mode, verify }: SubmitterAuthOptions) {
       principal = key ? await verify(key) : undefined;
       if (!principal) throw new ApiError(ErrorCode.ApiKeyRequired, 'the key sent is unknown or revoked');
     } else if (mode === 'open') {
-      principal = { id: networkSubmitter(clientNetwork(c) ?? 'unknown'), admin: false };
+      principal = { id: networkSubmitter(clientNetwork(c, trustProxy) ?? 'unknown'), admin: false };
     }
     c.set('principal', principal);
     await next();

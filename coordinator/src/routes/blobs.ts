@@ -7,6 +7,7 @@ import { BLOB_NAME, BlobHashMismatchError, BlobTooLargeError, type BlobStore } f
 import { ByteAllowance } from '../http/byte-allowance.js';
 import { clientAddress } from '../http/client-address.js';
 import { ApiError } from '../http/errors.js';
+import { requirePrincipal } from '../http/submitter-auth.js';
 import type { AppDeps } from '../app.js';
 
 export function blobRoutes({ blobs, config, clock }: AppDeps): Hono {
@@ -56,6 +57,7 @@ export function blobRoutes({ blobs, config, clock }: AppDeps): Hono {
   };
 
   app.put('/:name', async (c) => {
+    requirePrincipal(c);
     const name = c.req.param('name');
     if (!BLOB_NAME.test(name)) throw new ApiError(ErrorCode.InvalidRequest, 'name: must be sha256:<64 lowercase hex>');
     checkLength(c.req.header('content-length'));
@@ -65,6 +67,7 @@ export function blobRoutes({ blobs, config, clock }: AppDeps): Hono {
   });
 
   app.post('/', async (c) => {
+    requirePrincipal(c);
     checkLength(c.req.header('content-length'));
     const blob = await store(c);
     if (blob.created) config.log(`blob ${blob.name} stored (${blob.size} bytes)`);

@@ -8,10 +8,9 @@ import {
   type JobSummary,
 } from '../../../protocol/index.js';
 import { newJobFrom } from '../domain/policy.js';
-import { networkSubmitter } from '../domain/network.js';
 import { clientAddress } from '../http/client-address.js';
-import { clientNetwork } from '../http/client-network.js';
 import { StreamSlots } from '../http/stream-slots.js';
+import { requireOwner, requirePrincipal, requireReader } from '../http/submitter-auth.js';
 import { readJson } from '../http/body.js';
 import { describeSyntaxError, SyntaxCheckUnavailable, type PythonSyntaxChecker } from '../python/syntax-check.js';
 import { ApiError } from '../http/errors.js';
@@ -34,13 +33,13 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
   };
 
   app.post('/', async (c) => {
+    // The job belongs to the key that submits it, or in open mode to the network it comes from.
+    const owner = requirePrincipal(c).id;
     const body = await readJson(c, JobSubmission);
     if (body.runtime === 'onnx') await assertOnnxJobFitsModel(body, blobs);
     assertPythonPackagesAvailable(pythonPackages, body);
     const entry = body.runtime === 'python' ? (body.entry ?? (await assertCompiles(pythonSyntax, body.source))) : null;
-    // Until submitters hold keys, a job belongs to the network it came from: its contributors earn no trust on it.
-    const network = clientNetwork(c, config.trustProxy);
-    const job = await store.createJob({ ...newJobFrom(body, { functionMode: entry !== null }), ...(network ? { owner: networkSubmitter(network) } : {}) }, clock.now());
+    const job = await store.createJob({ ...newJobFrom(body, { functionMode: entry !== null }), owner }, clock.now());
     const { replicas, quorum, adaptive } = job.verification;
     const verification = replicas > 1 || quorum > 1 || adaptive ? `, ${replicas} replicas, quorum ${quorum}${adaptive ? ', adaptive' : ''}` : '';
     config.log(`job ${job.id} "${job.name}" submitted: ${job.total} chunks, runtime ${body.runtime}${verification}`);
@@ -48,20 +47,36 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
     return c.json(job, 201);
   });
 
+  /** 404 for an unknown job; 401/403 when the job is private and the principal is not its owner or an admin. */
+  const mayRead = async (c: Context, id: string): Promise<void> => {
+    const access = await store.jobAccess(id);
+    if (!access) throw new ApiError(ErrorCode.JobNotFound, id);
+    requireReader(c, access);
+  };
+
   app.get('/', async (c) => {
     const limit = intParam(c, 'limit', 200, 1, 10_000);
-    return c.json(await store.listJobs({ limit }));
+    // A private job is not even listed to others: its name and description are the submitter's too.
+    const principal = c.get('principal');
+    const jobs = await store.listJobs({ limit });
+    const access = await Promise.all(jobs.map((job) => (job.private ? store.jobAccess(job.id) : undefined)));
+    return c.json(jobs.filter((job, i) => !job.private || principal?.admin || access[i]?.owner === principal?.id));
   });
 
-  app.get('/:id', async (c) => c.json(await mustGetJob(c.req.param('id'))));
+  app.get('/:id', async (c) => {
+    await mayRead(c, c.req.param('id'));
+    return c.json(await mustGetJob(c.req.param('id')));
+  });
 
   app.get('/:id/source', async (c) => {
+    await mayRead(c, c.req.param('id'));
     const source = await store.getJobSource(c.req.param('id'));
     if (!source) throw new ApiError(ErrorCode.JobNotFound, c.req.param('id'));
     return c.json(source);
   });
 
   app.get('/:id/chunks/:index', async (c) => {
+    await mayRead(c, c.req.param('id'));
     const job = await mustGetJob(c.req.param('id'));
     const index = Number(c.req.param('index'));
     if (!Number.isInteger(index) || index < 0 || index >= job.total) {
@@ -71,6 +86,9 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
   });
 
   app.delete('/:id', async (c) => {
+    const access = await store.jobAccess(c.req.param('id'));
+    if (!access) throw new ApiError(ErrorCode.JobNotFound, c.req.param('id'));
+    requireOwner(c, access);
     const job = await store.cancelJob(c.req.param('id'), clock.now());
     if (!job) throw new ApiError(ErrorCode.JobNotFound, c.req.param('id'));
     if (job.status === 'cancelled') config.log(`job ${job.id} cancelled`);
@@ -79,6 +97,7 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
   });
 
   app.get('/:id/results', async (c) => {
+    await mayRead(c, c.req.param('id'));
     const job = await mustGetJob(c.req.param('id'));
     const format = c.req.query('format') ?? 'ndjson';
     if (!['ndjson', 'json', 'csv'].includes(format)) {
@@ -112,6 +131,7 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
   });
 
   app.get('/:id/events', async (c) => {
+    await mayRead(c, c.req.param('id'));
     const first = await mustGetJob(c.req.param('id'));
     const release = streamSlots.acquire(clientAddress(c, config.trustProxy));
     if (!release) {

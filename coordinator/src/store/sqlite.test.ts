@@ -68,6 +68,21 @@ describe('SqliteStore durability', () => {
     check.close();
   });
 
+  it('upgrades a schema 3 database: its jobs keep their owner and are not private; keys can be created', async () => {
+    const file = join(dir, 'v3.db');
+    const first = new SqliteStore({ file });
+    const old = await first.createJob({ ...newJobFrom({ runtime: 'python', source: 'def main(x): return x', inputs: [1] }), owner: 'net:10.0.0.0/24' }, 1);
+    await first.close();
+    const raw = new Database(file);
+    raw.exec(`DROP TABLE api_keys; ALTER TABLE jobs DROP COLUMN private; PRAGMA user_version = 3;`);
+    raw.close();
+    const store = new SqliteStore({ file });
+    expect(await store.jobAccess(old.id)).toEqual({ owner: 'net:10.0.0.0/24', private: false });
+    const { secret } = await store.createApiKey({ name: 'alice', admin: false }, 2);
+    expect(await store.findApiKey(secret)).toMatchObject({ name: 'alice' });
+    await store.close();
+  });
+
   it('refuses a database written with another schema version, saying what to do', () => {
     const file = join(dir, 'old.db');
     const raw = new Database(file);

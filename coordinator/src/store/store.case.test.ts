@@ -51,6 +51,34 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       expect(await store.getJobSource(created.id)).toMatchObject({ runtime: 'python', source: expect.stringContaining('def main') });
     });
 
+    test('every job keeps its owner and private flag; only a private job says so on the wire', async () => {
+      await open();
+      const plain = await store.createJob({ ...job([1]), owner: 'net:10.0.0.0/24' }, T0);
+      const secret = await store.createJob({ ...job([1], { private: true }), owner: 'k-alice' }, T0);
+      expect(await store.jobAccess(plain.id)).toEqual({ owner: 'net:10.0.0.0/24', private: false });
+      expect(await store.jobAccess(secret.id)).toEqual({ owner: 'k-alice', private: true });
+      expect(await store.jobAccess('nope')).toBeUndefined();
+      expect(plain).not.toHaveProperty('private');
+      expect(JSON.stringify(await store.getJob(secret.id))).not.toContain('k-alice');
+      expect(await store.getJob(secret.id)).toMatchObject({ private: true });
+      expect(await store.getJobSource(secret.id)).not.toHaveProperty('private');
+    });
+
+    test('API keys are found by their secret until revoked; the secret itself is not kept', async () => {
+      await open();
+      const { key, secret } = await store.createApiKey({ name: 'alice', admin: false }, T0);
+      const root = await store.createApiKey({ name: 'root', admin: true }, T0 + 1);
+      expect(secret).toMatch(/^isk_/);
+      expect(await store.findApiKey(secret)).toEqual(key);
+      expect(await store.findApiKey(root.secret)).toMatchObject({ name: 'root', admin: true });
+      expect(await store.findApiKey(secret + 'x')).toBeUndefined();
+      expect(JSON.stringify(await store.listApiKeys())).not.toContain(secret);
+      expect(await store.revokeApiKey('alice', T0 + 2)).toMatchObject({ id: key.id, revokedAt: T0 + 2 });
+      expect(await store.findApiKey(secret)).toBeUndefined();
+      expect(await store.revokeApiKey(key.id, T0 + 3)).toBeUndefined();
+      expect((await store.listApiKeys()).map((k) => [k.name, k.revokedAt])).toEqual([['alice', T0 + 2], ['root', undefined]]);
+    });
+
     test('jobs are listed newest first', async () => {
       await open();
       const a = await store.createJob(job([1]), T0);
