@@ -562,6 +562,10 @@ export class EngineStore implements Store {
       if (state) {
         job.state = state;
         job.finishedAt = now;
+        // Every chunk errored: say why on the job itself, with the error of the chunk that settled it.
+        if (state === 'failed' && !job.error) {
+          job.error = `every chunk failed${settlement.chunk.error ? `; the last: ${settlement.chunk.error}` : ''}`;
+        }
       }
     }
   }

@@ -330,13 +330,13 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       expect(await store.cancelJob('missing', T0)).toBeUndefined();
     });
 
-    test('a job whose every chunk errored is failed', async () => {
+    test('a job whose every chunk errored is failed, and says why', async () => {
       await open();
       const j = await store.createJob(job([1]), T0);
       const c = await contributor();
       const [lease] = (await store.leaseChunks(c, { max: 1, runtimes: py }, T0)).leases;
       await store.reportResults(c, [{ ...ok(lease, null), status: 'error', failure: 'exception', error: 'boom' }], T0);
-      expect(await store.getJob(j.id)).toMatchObject({ status: 'failed', failed: 1 });
+      expect(await store.getJob(j.id)).toMatchObject({ status: 'failed', failed: 1, error: expect.stringContaining('boom') });
     });
 
     test('results page by index and stream in finishing order', async () => {
