@@ -24,6 +24,11 @@ export const LeaseRequest = z.strictObject({
   runtimes: z.array(Runtime).min(1).optional(),
   /** Threads the caller runs; the coordinator lets it hold a few leases per thread (never more than its ceiling). */
   threads: z.number().int().min(1).max(1024).optional(),
+  /**
+   * Job affinity: the id of the job each idle thread has loaded (one entry per such thread, repeats allowed). The
+   * coordinator prefers these jobs, within each job's fair share, so a thread rarely has to load another job.
+   */
+  loadedJobs: z.array(z.string().min(1).max(200)).max(1024).optional(),
 });
 export type LeaseRequest = z.infer<typeof LeaseRequest>;
 

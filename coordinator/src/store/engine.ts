@@ -16,6 +16,7 @@ import {
   type ResultReport,
   type Runtime,
 } from '../../../protocol/index.js';
+import { affinitySlots } from '../domain/affinity.js';
 import { isUnreplicated, mayTake, newChunk, reopen, settle, withReport, type Chunk, type Replica } from '../domain/chunk.js';
 import { emptyCounters, moveCounters, settledState } from '../domain/job.js';
 import { networkMayTake, networkSubmitter } from '../domain/network.js';
@@ -266,10 +267,19 @@ export class EngineStore implements Store {
       if (room <= 0) return { leases: [], jobs: {} };
       const jobs = this.repo.servableJobs(request.runtimes);
       const cache = new JobCache(this.repo);
-      const shares = shareSlots(
-        Math.min(request.max, room),
-        jobs.map((job) => job.wanted),
+      const max = Math.min(request.max, room);
+      const loaded = countLoaded(request.loadedJobs);
+      const kept = affinitySlots(
+        max,
+        jobs.map((job) => ({ available: job.wanted, running: job.running, loaded: loaded.get(job.id) ?? 0 })),
       );
+      // What affinity did not place goes round-robin to the jobs that kept no thread first, then to any job with work.
+      const shares = [...kept];
+      for (const others of [true, false]) {
+        const left = max - shares.reduce((sum, n) => sum + n, 0);
+        const more = shareSlots(left, jobs.map((job, i) => (others && kept[i] > 0 ? 0 : job.wanted - shares[i])));
+        more.forEach((n, i) => (shares[i] += n));
+      }
       const batch: LeaseBatch = { leases: [], jobs: {} };
       let served = this.repo.maxServed();
       jobs.forEach((job, i) => {
@@ -602,4 +612,11 @@ class JobCache {
   saveAll(): void {
     for (const job of this.jobs.values()) this.repo.saveJob(job);
   }
+}
+
+/** How many idle threads have each job loaded. */
+function countLoaded(jobIds: string[] = []): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const id of jobIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
 }

@@ -110,6 +110,32 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       expect(await store.getJob(j.id)).toMatchObject({ status: 'running', running: 2, queued: 1 });
     });
 
+    test('leasing prefers the job an idle thread has loaded (job affinity)', async () => {
+      await open();
+      const a = await store.createJob(job([1, 2, 3, 4]), T0);
+      const b = await store.createJob(job([1, 2, 3, 4]), T0 + 1);
+      const c = await contributor();
+      // Round-robin alone would serve a (created first, never served); the thread that has b loaded gets b.
+      const first = await store.leaseChunks(c, { max: 1, runtimes: py, loadedJobs: [b.id] }, T0);
+      expect(first.leases.map((l) => l.jobId)).toEqual([b.id]);
+      const second = await store.leaseChunks(c, { max: 1, runtimes: py, loadedJobs: [b.id] }, T0);
+      expect(second.leases.map((l) => l.jobId)).toEqual([a.id]); // b holds its fair share already: a gets the thread
+    });
+
+    test('job affinity stays fair: threads beyond a job’s fair share go to the other jobs', async () => {
+      await open();
+      const a = await store.createJob(job(Array.from({ length: 10 }, (_, i) => i)), T0);
+      const b = await store.createJob(job(Array.from({ length: 10 }, (_, i) => i)), T0 + 1);
+      const c = await contributor();
+      const batch = await store.leaseChunks(c, { max: 4, runtimes: py, loadedJobs: [a.id, a.id, a.id, a.id] }, T0);
+      const count = (id: string) => batch.leases.filter((l) => l.jobId === id).length;
+      expect([count(a.id), count(b.id)]).toEqual([2, 2]);
+      // Loaded jobs that have no work left are simply not preferred.
+      const other = await contributor();
+      const rest = await store.leaseChunks(other, { max: 20, runtimes: py, loadedJobs: ['j-unknown'] }, T0);
+      expect(rest.leases).toHaveLength(16);
+    });
+
     test('leasing filters by runtime and returns nothing when no work exists', async () => {
       await open();
       await store.createJob(job([1]), T0);

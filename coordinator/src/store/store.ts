@@ -76,6 +76,8 @@ export interface LeaseCall {
   network?: string;
   /** Threads the caller says it runs; with leasesPerThread it bounds the leases the caller may hold. */
   threads?: number;
+  /** Job ids the caller's idle threads have loaded (LeaseRequest.loadedJobs): preferred within each job's fair share. */
+  loadedJobs?: string[];
 }
 
 export interface JobAccess {
