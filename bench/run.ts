@@ -60,6 +60,7 @@ const sections = [
   }),
   await section('Verification', async () => benchVerification),
   await section('Lease hoarding', async () => benchHoard),
+  await section('Python syntax check at submission', async () => (await import('./syntax-check.js')).benchSyntaxCheck),
   await section('ONNX runtime', async () => (await import('./onnx.js')).benchOnnx),
   await section('Python runtime', loadPythonBench),
 ];

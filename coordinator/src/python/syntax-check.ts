@@ -84,9 +84,10 @@ export class PythonSyntaxChecker {
     const worker = await this.start();
     const id = this.nextId++;
     return new Promise<PythonCheck>((resolve, reject) => {
-      const timeout = this.options.compileTimeoutMs ?? 10_000;
+      const timeout = this.options.compileTimeoutMs ?? 30_000;
       const timer = setTimeout(() => {
         // A script whose compilation does not end would block every later check: drop this worker, start afresh.
+        this.waiting.delete(id);
         this.stop(new SyntaxCheckUnavailable('another script took too long to compile'));
         resolve({ ok: false, line: null, column: null, message: `did not compile within ${timeout / 1000} s`, text: '' });
       }, timeout);
