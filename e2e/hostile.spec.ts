@@ -44,6 +44,22 @@ def main(kind):
         return js.navigator.storage.getDirectory()
     if kind == "worker":
         return js.Worker.new("/assets/evil.js")
+    if kind == "eval":
+        return js.eval("1 + 1")
+    if kind == "new-function":
+        return js.Function.new("return 1")()
+    if kind == "font-face":
+        return js.FontFace.new("x", "url(http://example.com/font.woff2)")
+    if kind == "fonts":
+        return js.fonts.add(None)
+    if kind == "broadcast-channel":
+        return js.BroadcastChannel.new("idle-sense")
+    if kind == "storage-buckets":
+        return js.navigator.storageBuckets.open("b")
+    if kind == "locks":
+        return js.navigator.locks.request("x", None)
+    if kind == "gpu":
+        return js.navigator.gpu.requestAdapter()
     if kind == "stash-workspace":
         open("/work/secret.txt", "w").write("mine")
         stash["handle"] = pyodide_js.FS.lookupPath("/work").node.mount.opts.fileSystemHandle
@@ -78,6 +94,15 @@ const ATTACKS: [string, RegExp][] = [
   ['cache-storage', /idle-sense: caches\.open is disabled for chunks/],
   ['opfs', /idle-sense: navigator\.storage\.getDirectory is disabled for chunks/],
   ['worker', /idle-sense: Worker is disabled for chunks/],
+  // Refused by the worker's CSP (no 'unsafe-eval'), not by lockdown: the CSP is enforced, not only sent.
+  ['eval', /EvalError: .*Content Security Policy/],
+  ['new-function', /EvalError: .*Content Security Policy/],
+  ['font-face', /idle-sense: FontFace is disabled for chunks/],
+  ['fonts', /idle-sense: fonts\.add is disabled for chunks/],
+  ['broadcast-channel', /idle-sense: BroadcastChannel is disabled for chunks/],
+  ['storage-buckets', /idle-sense: navigator\.storageBuckets\.open is disabled for chunks/],
+  ['locks', /idle-sense: navigator\.locks\.request is disabled for chunks/],
+  ['gpu', /idle-sense: navigator\.gpu\.requestAdapter is disabled for chunks/],
 ];
 
 test('hostile chunks fail with clear errors and the tab keeps working', async ({ browser }) => {

@@ -3,7 +3,9 @@
 // coordinator's Content-Security-Policy on the worker scripts is the second wall (connect-src 'self', worker-src 'none').
 //
 // What stays: `fetch`, but only GET/HEAD of same-origin runtime files (Pyodide itself, package wheels), which the
-// runtimes load lazily; postMessage to the page (the Comlink channel); WebAssembly; Atomics.
+// runtimes load lazily; postMessage to the page (the Comlink channel); WebAssembly; Atomics. JS `eval` and
+// `new Function` stay defined but are refused by the worker CSP (no 'unsafe-eval'), which also covers the
+// constructors reachable from any function's prototype.
 
 /** Global names replaced by stand-ins that throw a clear error when used. */
 const DISABLED_CONSTRUCTORS = [
@@ -15,6 +17,14 @@ const DISABLED_CONSTRUCTORS = [
   'Worker',
   'SharedWorker',
   'BroadcastChannel',
+  'FontFace',
+  'ServiceWorker',
+  'CookieStore',
+  'StorageBucketManager',
+  'LockManager',
+  'GPU',
+  'GPUAdapter',
+  'GPUDevice',
 ] as const;
 const DISABLED_FUNCTIONS = [
   'importScripts',
@@ -23,7 +33,13 @@ const DISABLED_FUNCTIONS = [
   'webkitResolveLocalFileSystemURL',
   'webkitResolveLocalFileSystemSyncURL',
 ] as const;
-const DISABLED_OBJECTS = ['indexedDB', 'caches'] as const;
+const DISABLED_OBJECTS = ['indexedDB', 'caches', 'fonts', 'cookieStore'] as const;
+/**
+ * Navigator capabilities: storage (OPFS root, quota), storage buckets (IndexedDB/OPFS/caches by another door), Web
+ * Locks (a channel between workers and the page), WebGPU (the Python worker never needs a GPU; ONNX has its own
+ * worker), and device APIs.
+ */
+const DISABLED_NAVIGATOR = ['storage', 'storageBuckets', 'locks', 'gpu', 'serviceWorker', 'permissions', 'usb', 'hid', 'serial', 'bluetooth', 'ml'] as const;
 
 export interface LockdownOptions {
   /** Path prefixes (same origin only) that `fetch` may still GET, e.g. ["/pyodide/", "/python-packages/"]. */
@@ -107,8 +123,8 @@ export function lockDown(scope: typeof globalThis, options: LockdownOptions): st
   for (const name of DISABLED_OBJECTS) if (replace(scope, name, disabledObject(name))) disabled.push(name);
 
   const navigator = (scope as { navigator?: object }).navigator;
-  if (navigator && 'storage' in navigator && replace(navigator, 'storage', disabledObject('navigator.storage'))) {
-    disabled.push('navigator.storage');
+  for (const name of DISABLED_NAVIGATOR) {
+    if (navigator && name in navigator && replace(navigator, name, disabledObject(`navigator.${name}`))) disabled.push(`navigator.${name}`);
   }
   return disabled;
 }

@@ -1,15 +1,24 @@
-// Browser runtime threads for the contribute page: each is one module Web Worker hosting every runtime (Pyodide for
-// Python, loaded up front; ONNX Runtime on the first ONNX chunk), locked down before any chunk runs, and reused
-// across chunks.
+// Browser runtime threads for the contribute page: each contributor thread is one worker per runtime. The Python
+// worker (Pyodide, loaded up front) runs user code, is locked down before any chunk runs and holds no capability;
+// the ONNX worker (started on the first ONNX chunk) runs no user code and keeps model downloads, the model cache
+// and WebGPU to itself. Both are reused across chunks.
 import { spawnBrowserRuntimeWorker } from '../../wasm-runtimes/host/browser.js';
+import { PerRuntimeThread } from '../../wasm-runtimes/host/per-runtime.js';
 import type { RuntimeHostOptions } from '../../wasm-runtimes/host/runtime-host.js';
+import { RuntimeThread } from '../../wasm-runtimes/host/thread.js';
+import { spawnBrowserOnnxWorker } from '../../wasm-runtimes/onnx/browser.js';
 import type { OnnxRuntimeOptions } from '../../wasm-runtimes/onnx/onnx-runtime.js';
 import { BROWSER_PYODIDE_URL } from '../../wasm-runtimes/python/environment.js';
-import { RuntimeThread } from '../../wasm-runtimes/host/thread.js';
 import type { ChunkThread } from './contributor.js';
 
 export function createBrowserThread(): ChunkThread {
-  return new RuntimeThread(spawnBrowserRuntimeWorker);
+  return new PerRuntimeThread(
+    {
+      python: () => new RuntimeThread(spawnBrowserRuntimeWorker),
+      onnx: () => new RuntimeThread(spawnBrowserOnnxWorker),
+    },
+    ['python'],
+  );
 }
 
 /**

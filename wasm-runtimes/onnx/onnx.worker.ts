@@ -1,6 +1,27 @@
-// Browser module worker: one OnnxRuntime, exposed with Comlink. Spawned by spawnBrowserOnnxWorker (browser.ts).
-// A multi-runtime worker (phase 2) exposes the same OnnxRuntime next to PythonRuntime and creates it lazily.
+// Browser module worker for ONNX: one OnnxRuntime, exposed with Comlink, spawned by spawnBrowserOnnxWorker (browser.ts).
+// It runs no user code (a model is data, interpreted by ONNX Runtime's WebAssembly), so it keeps the capabilities
+// the Python worker must not have: model downloads from the coordinator, the Cache Storage model cache, Web Locks
+// (one download per model per browser) and, only when the contributor allows the GPU, WebGPU.
 import * as Comlink from 'comlink';
-import { OnnxRuntime } from './onnx-runtime.js';
+import { OnnxRuntime, type OnnxRuntimeOptions } from './onnx-runtime.js';
 
-Comlink.expose(new OnnxRuntime());
+/**
+ * ONNX Runtime's WASM backend runs on one thread per worker unless told otherwise: the tab already runs one worker
+ * per core (docs/onnx.md). The onnx e2e harness asks for more to test threaded WASM.
+ */
+class TabOnnxRuntime extends OnnxRuntime {
+  override initialize(options: OnnxRuntimeOptions = {}): Promise<void> {
+    // GPU off means no WebGPU in this worker at all, not only an unused provider.
+    if (options.allowGpu === false) removeGpu();
+    return super.initialize({ ...options, onnxWasmThreads: options.onnxWasmThreads ?? 1 });
+  }
+}
+
+function removeGpu(): void {
+  for (let target: object | null = navigator; target; target = Object.getPrototypeOf(target)) {
+    if (Object.prototype.hasOwnProperty.call(target, 'gpu')) Reflect.deleteProperty(target, 'gpu');
+  }
+  if ('GPU' in globalThis) Reflect.deleteProperty(globalThis, 'GPU');
+}
+
+Comlink.expose(new TabOnnxRuntime());
