@@ -66,20 +66,53 @@ export function errorText(error: unknown): string {
   return String(error);
 }
 
+/** Where the pages keep the submitter's API key (`--auth keys`), so it is asked for once per browser. */
+const KEY_STORAGE = 'idle-sense:api-key';
+
+/** The API key the pages keep, if any (for requests that cannot go through keyedFetch, like an upload with progress). */
+export const storedApiKey = (): string | null => localStorage.getItem(KEY_STORAGE);
+
+/** Forgets the stored API key; the next call that needs one asks again. */
+export function forgetApiKey(): void {
+  localStorage.removeItem(KEY_STORAGE);
+}
+
+/**
+ * fetch that sends the stored API key as a Bearer token and, when the coordinator answers 401 API_KEY_REQUIRED, asks
+ * the user for a key once, keeps it and retries. In open mode no call is ever refused that way, so nothing is asked.
+ */
+export const keyedFetch: FetchLike = async (input, init = {}) => {
+  const send = (key: string | null) =>
+    fetch(input, key ? { ...init, headers: { ...(init.headers as Record<string, string> | undefined), Authorization: `Bearer ${key}` } } : init);
+  const stored = localStorage.getItem(KEY_STORAGE);
+  const response = await send(stored);
+  if (response.status !== 401) return response;
+  const code = await response
+    .clone()
+    .json()
+    .then((body: Partial<ErrorBody>) => body.error?.code)
+    .catch(() => undefined);
+  if (code !== 'API_KEY_REQUIRED') return response;
+  const entered = window.prompt(stored ? 'That API key was refused. Enter another key:' : 'This coordinator needs an API key (npm run keys -- create NAME). Key:');
+  if (!entered?.trim()) return response;
+  localStorage.setItem(KEY_STORAGE, entered.trim());
+  return send(entered.trim());
+};
+
 const jobPath = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
 
 /** The job API used by the submit, jobs and job pages. */
 export const jobsApi = {
-  submit: (body: JobSubmission) => requestJson<JobSummary>(fetch, 'POST', '/api/jobs', body),
-  list: () => requestJson<JobSummary[]>(fetch, 'GET', '/api/jobs'),
-  get: (id: string) => requestJson<JobSummary>(fetch, 'GET', jobPath(id)),
-  source: (id: string) => requestJson<JobSource>(fetch, 'GET', `${jobPath(id)}/source`),
-  cancel: (id: string) => requestJson<JobSummary>(fetch, 'DELETE', jobPath(id)),
+  submit: (body: JobSubmission) => requestJson<JobSummary>(keyedFetch, 'POST', '/api/jobs', body),
+  list: () => requestJson<JobSummary[]>(keyedFetch, 'GET', '/api/jobs'),
+  get: (id: string) => requestJson<JobSummary>(keyedFetch, 'GET', jobPath(id)),
+  source: (id: string) => requestJson<JobSource>(keyedFetch, 'GET', `${jobPath(id)}/source`),
+  cancel: (id: string) => requestJson<JobSummary>(keyedFetch, 'DELETE', jobPath(id)),
   /** Up to `limit` finished results with index >= `offset`, in index order. */
   results: (id: string, offset: number, limit: number) =>
-    requestJson<ChunkResult[]>(fetch, 'GET', `${jobPath(id)}/results?format=json&offset=${offset}&limit=${limit}`),
+    requestJson<ChunkResult[]>(keyedFetch, 'GET', `${jobPath(id)}/results?format=json&offset=${offset}&limit=${limit}`),
   /** One chunk with every result (replica) it received, for the chunk detail view. */
-  chunk: (id: string, index: number) => requestJson<ChunkDetail>(fetch, 'GET', `${jobPath(id)}/chunks/${index}`),
+  chunk: (id: string, index: number) => requestJson<ChunkDetail>(keyedFetch, 'GET', `${jobPath(id)}/chunks/${index}`),
   resultsUrl: (id: string, format?: 'json' | 'csv') => `${jobPath(id)}/results${format ? `?format=${format}` : ''}`,
   eventsUrl: (id: string) => `${jobPath(id)}/events`,
   pageUrl: (id: string) => `/jobs/${encodeURIComponent(id)}`,

@@ -3,7 +3,7 @@
 // files split into batches; outputs and execution providers are optional. `fields()` gives the job's ONNX fields.
 import type { ExecutionProvider, OnnxChunkInput } from '../../protocol/index.js';
 import { bytesSource, readModelInfo, type ModelInfo } from '../../coordinator/src/onnx/model-proto.js';
-import { blobUrl } from '../shared/api.js';
+import { blobUrl, storedApiKey } from '../shared/api.js';
 import { byId, h, setText } from '../shared/dom.js';
 import { formatBytes, plural } from '../shared/format.js';
 import { parseNpy, type NpyArray } from './npy.js';
@@ -31,6 +31,8 @@ function uploadBlob(name: string, body: Blob, onProgress: (fraction: number) => 
     const request = new XMLHttpRequest();
     request.open('PUT', blobUrl(name));
     request.setRequestHeader('Content-Type', 'application/octet-stream');
+    const key = storedApiKey();
+    if (key) request.setRequestHeader('Authorization', `Bearer ${key}`);
     request.upload.addEventListener('progress', (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     });
