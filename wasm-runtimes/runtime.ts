@@ -55,7 +55,10 @@ export const Control = {
   paused: 1,
   /** CPU limit in percent (1..100): the runtime sleeps so that it computes at most this share of wall time. */
   cpuLimit: 2,
-  /** Milliseconds the runtime spent suspended or throttled, summed over its life (written by the runtime). */
+  /**
+   * Milliseconds the runtime spent suspended or throttled, summed over its life (written by the runtime). The host
+   * never credits more than its own clock says it asked for (RuntimeThread), so inflating it buys no time.
+   */
   pausedMs: 3,
 } as const;
 export const CONTROL_SLOTS = 4;

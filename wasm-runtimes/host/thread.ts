@@ -1,7 +1,8 @@
 // RuntimeThread: the host side of one runtime worker. It owns the worker's life (spawn, restart, terminate), runs
 // chunks one at a time and enforces the job's timeout: first a SIGINT through the shared control block, then,
 // if the worker does not answer, termination and a fresh worker. Through the same block it suspends and resumes
-// running chunks and holds them to a CPU limit; time spent paused does not count against the timeout.
+// running chunks and holds them to a CPU limit; time spent paused does not count against the timeout,
+// as far as the host's own record of its pauses and CPU limit allows (the worker's figure is capped by it).
 // Transport-agnostic: `spawn` supplies the worker.
 import * as Comlink from 'comlink';
 import type { JobSpec } from '../../protocol/index.js';
@@ -54,6 +55,10 @@ export class RuntimeThread {
   private disposed = false;
   /** Chunks run by the current worker, for recycling after a number of chunks. */
   private chunksOnWorker = 0;
+  /** The host's own record of what it asked for, against which the worker-written pausedMs is capped. */
+  private cpuLimit = 100;
+  private suspendedAt?: number;
+  private suspendedMs = 0;
 
   constructor(
     private readonly spawn: () => SpawnedWorker,
@@ -97,20 +102,29 @@ export class RuntimeThread {
    */
   suspend(): boolean {
     if (!this.interruptBuffer) return false;
+    this.suspendedAt ??= performance.now();
     Atomics.store(this.interruptBuffer, Control.paused, 1);
     return true;
   }
 
   resume(): void {
     if (!this.interruptBuffer) return;
+    if (this.suspendedAt !== undefined) this.suspendedMs += performance.now() - this.suspendedAt;
+    this.suspendedAt = undefined;
     Atomics.store(this.interruptBuffer, Control.paused, 0);
     Atomics.notify(this.interruptBuffer, Control.paused);
+  }
+
+  /** Milliseconds this thread has been held suspended up to `now`, by the host's own clock. */
+  private hostPausedMs(now: number): number {
+    return this.suspendedMs + (this.suspendedAt !== undefined ? now - this.suspendedAt : 0);
   }
 
   /** Holds chunks to `percent` of one core's time (1..100), by a run/pause duty cycle inside the worker. */
   setCpuLimit(percent: number): void {
     if (!this.interruptBuffer) return;
-    Atomics.store(this.interruptBuffer, Control.cpuLimit, Math.min(100, Math.max(1, Math.round(percent))));
+    this.cpuLimit = Math.min(100, Math.max(1, Math.round(percent)));
+    Atomics.store(this.interruptBuffer, Control.cpuLimit, this.cpuLimit);
     Atomics.notify(this.interruptBuffer, Control.paused);
   }
 
@@ -151,7 +165,18 @@ export class RuntimeThread {
     const buffer = this.interruptBuffer;
     if (buffer) Atomics.store(buffer, Control.signal, 0); // a late interrupt meant for the previous chunk must not hit this one
     const pausedAtStart = buffer ? Atomics.load(buffer, Control.pausedMs) : 0;
-    const pausedSoFar = () => (buffer ? Atomics.load(buffer, Control.pausedMs) - pausedAtStart : 0);
+    const hostPausedAtStart = this.hostPausedMs(started);
+    let lowestLimit = this.cpuLimit;
+    // The worker writes pausedMs, so it is never believed beyond what the host itself asked for: the time it held
+    // the thread suspended (by its own clock) plus the sleep its CPU limit calls for. A worker that inflates the
+    // number cannot stretch its timeout past that.
+    const pausedSoFar = () => {
+      if (!buffer) return 0;
+      const now = performance.now();
+      lowestLimit = Math.min(lowestLimit, this.cpuLimit);
+      const allowed = this.hostPausedMs(now) - hostPausedAtStart + ((now - started) * (100 - lowestLimit)) / 100;
+      return Math.max(0, Math.min(Atomics.load(buffer, Control.pausedMs) - pausedAtStart, allowed));
+    };
     return new Promise<ChunkRun>((resolve) => {
       let resolved = false;
       let over = false; // the worker answered, or was replaced: later events about this attempt are stale
