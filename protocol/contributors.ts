@@ -18,6 +18,9 @@ export interface RegisterResponse {
   token: string;
 }
 
+/** Most job ids a lease request may list in `haveSpecs`. */
+export const MAX_HAVE_SPECS = 256;
+
 /** `POST /api/contributors/:id/leases` body: ask for up to `max` chunks. */
 export const LeaseRequest = z.strictObject({
   max: z.number().int().min(1).max(1024),
@@ -29,10 +32,18 @@ export const LeaseRequest = z.strictObject({
    * coordinator prefers these jobs, within each job's fair share, so a thread rarely has to load another job.
    */
   loadedJobs: z.array(z.string().min(1).max(200)).max(1024).optional(),
+  /**
+   * Ids of jobs whose JobSpec the contributor already holds: the answer leaves their specs out. A job's spec never
+   * changes after submission, so its id is its version.
+   */
+  haveSpecs: z.array(z.string().min(1).max(64)).max(MAX_HAVE_SPECS).optional(),
 });
 export type LeaseRequest = z.infer<typeof LeaseRequest>;
 
-/** What a worker needs to run chunks of one job; sent once per lease response per job. */
+/**
+ * What a worker needs to run chunks of one job. Immutable once the job is submitted: a contributor fetches it once
+ * (in a lease answer, or from `GET /api/contributors/:id/jobs/:jobId`) and keeps it for as long as it leases the job.
+ */
 export type JobSpec = {
   id: string;
   name: string;
@@ -55,6 +66,7 @@ export interface Lease {
 
 export interface LeaseResponse {
   leases: Lease[];
+  /** The spec of each job in `leases` that the request did not list in `haveSpecs`. */
   jobs: Record<string, JobSpec>;
   /** When no work was available: how long to wait before asking again. */
   retryAfterMs?: number;

@@ -168,6 +168,29 @@ describe('contributor protocol over HTTP', () => {
     expect(res.json.error.message).toContain('max');
   });
 
+  it("sends a job's spec only to contributors that do not list it in haveSpecs, and serves it on its own", async () => {
+    const { submit, register, call } = setup();
+    const job = (await submit({ inputs: [1, 2, 3] })).json;
+    const c = await register();
+    const auth = { Authorization: `Bearer ${c.token}` };
+    const leases = `/api/contributors/${c.contributorId}/leases`;
+    const first = (await call('POST', leases, { max: 1 }, auth)).json as LeaseResponse;
+    expect(Object.keys(first.jobs)).toEqual([job.id]);
+    const second = (await call('POST', leases, { max: 1, haveSpecs: [job.id] }, auth)).json as LeaseResponse;
+    expect(second.leases).toHaveLength(1);
+    expect(second.jobs).toEqual({});
+    const spec = await call('GET', `/api/contributors/${c.contributorId}/jobs/${job.id}`, undefined, auth);
+    expect(spec.status).toBe(200);
+    expect(spec.json).toEqual(first.jobs[job.id]);
+    const missing = await call('GET', `/api/contributors/${c.contributorId}/jobs/j-nope`, undefined, auth);
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe('JOB_NOT_FOUND');
+    expect((await call('GET', `/api/contributors/${c.contributorId}/jobs/${job.id}`)).status).toBe(401);
+    const tooMany = await call('POST', leases, { max: 1, haveSpecs: Array.from({ length: 257 }, (_, i) => `j${i}`) }, auth);
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.json.error.message).toContain('haveSpecs');
+  });
+
   it('runs a job end to end: lease, report, results in index order as NDJSON, JSON and CSV', async () => {
     const { submit, register, call } = setup();
     const job = (await submit({ inputs: [5, 6, 7] })).json;

@@ -13,19 +13,26 @@ const JOB: JobSpec = { id: 'j1', name: 'Squares', runtime: 'python', source: 'de
 class FakeCoordinator {
   private readonly tokens = new Map<string, string>();
   private queue: Lease[] = [];
-  private nextLease = 0;
+  nextLease = 0;
   registrations = 0;
   leaseRequests: number[] = [];
+  /** The `haveSpecs` list of each lease request. */
+  specsHeldSent: (string[] | undefined)[] = [];
+  /** Specs sent, in lease answers and on their own. */
+  specsSent: string[] = [];
+  /** Leave every spec out of lease answers (as if the tab had claimed to know them). */
+  omitSpecs = false;
+  jobs = new Map<string, JobSpec>([[JOB.id, JOB]]);
   heartbeats: string[][] = [];
   reports: ResultReport[][] = [];
   down = false;
   retryAfterMs: number | undefined = 2_000;
   leaseState: (leaseId: string) => LeaseState = () => 'active';
 
-  addChunks(count: number): void {
+  addChunks(count: number, jobId = JOB.id): void {
     for (let i = 0; i < count; i++) {
       const n = this.nextLease++;
-      this.queue.push({ leaseId: `l${n}`, leaseToken: `lt${n}`, jobId: JOB.id, chunkIndex: n, input: n, deadline: '', attempt: 1 });
+      this.queue.push({ leaseId: `l${n}`, leaseToken: `lt${n}`, jobId, chunkIndex: n, input: n, deadline: '', attempt: 1 });
     }
   }
 
@@ -53,7 +60,7 @@ class FakeCoordinator {
       const credentials = this.known({ contributorId: `c${this.registrations}`, token: `t${this.registrations}` });
       return json(201, credentials);
     }
-    const match = /^\/api\/contributors\/([^/]+)\/(\w+)$/.exec(url)!;
+    const match = /^\/api\/contributors\/([^/]+)\/(\w+)(?:\/([^/]+))?$/.exec(url)!;
     const auth = (init?.headers as Record<string, string>).Authorization;
     if (!this.tokens.has(match[1]) || auth !== `Bearer ${this.tokens.get(match[1])}`) {
       return json(401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong contributor credentials' } });
@@ -61,8 +68,21 @@ class FakeCoordinator {
     switch (match[2]) {
       case 'leases': {
         this.leaseRequests.push(body.max);
+        this.specsHeldSent.push(body.haveSpecs);
         const leases = this.queue.splice(0, body.max);
-        return json(200, leases.length ? { leases, jobs: { [JOB.id]: JOB } } : { leases: [], jobs: {}, retryAfterMs: this.retryAfterMs });
+        const jobs: Record<string, JobSpec> = {};
+        for (const { jobId } of leases) {
+          if (this.omitSpecs || body.haveSpecs?.includes(jobId) || jobs[jobId]) continue;
+          jobs[jobId] = this.jobs.get(jobId)!;
+          this.specsSent.push(jobId);
+        }
+        return json(200, leases.length ? { leases, jobs } : { leases: [], jobs: {}, retryAfterMs: this.retryAfterMs });
+      }
+      case 'jobs': {
+        const spec = this.jobs.get(decodeURIComponent(match[3]));
+        if (!spec) return json(404, { error: { code: 'JOB_NOT_FOUND', message: 'no such job' } });
+        this.specsSent.push(spec.id);
+        return json(200, spec);
       }
       case 'heartbeat':
         this.heartbeats.push(body.leases.map((l: { leaseId: string }) => l.leaseId));
@@ -387,6 +407,75 @@ describe('Contributor', () => {
     await advance(5_000);
     expect(coordinator.reportedLeases()).toEqual(['l0']);
     expect(c.snapshot().unreported).toBe(0);
+  });
+});
+
+describe('Contributor job specs', () => {
+  const OTHER: JobSpec = { id: 'j2', name: 'Cubes', runtime: 'python', source: 'def main(x): return x ** 3', timeoutMs: 60_000 };
+
+  it("is sent each job's spec once: later lease requests list the job in haveSpecs and still run its chunks", async () => {
+    coordinator.addChunks(6);
+    const c = contributor();
+    c.start(2);
+    await advance();
+    for (let round = 0; round < 2; round++) {
+      threads.forEach((t) => t.finish());
+      await advance(200);
+    }
+    expect(threads.map((t) => t.inputs)).toEqual([[0, 2, 4], [1, 3, 5]]);
+    expect(coordinator.specsHeldSent).toEqual([undefined, [JOB.id], [JOB.id]]);
+    expect(coordinator.specsSent).toEqual([JOB.id]);
+  });
+
+  it('fetches a spec the lease answer left out, once, and runs the chunk with it', async () => {
+    coordinator.jobs.set(OTHER.id, OTHER);
+    coordinator.omitSpecs = true;
+    coordinator.addChunks(2, OTHER.id);
+    const c = contributor();
+    c.start(1);
+    await advance();
+    threads[0].finish();
+    await advance(200);
+    expect(threads[0].inputs).toEqual([0, 1]);
+    expect(c.snapshot().threads.map(describeThread)).toEqual(['running Cubes chunk 1']);
+    expect(coordinator.specsSent).toEqual([OTHER.id]);
+  });
+
+  it('keeps its specs across a coordinator restart that forgot the contributor (401, registers again)', async () => {
+    coordinator.addChunks(1);
+    const c = contributor();
+    c.start(1);
+    await advance();
+    // The restarted coordinator has no record of this contributor; job ids (and so specs) are unchanged.
+    const restarted = new FakeCoordinator();
+    restarted.nextLease = 10;
+    restarted.addChunks(1);
+    coordinator = restarted;
+    threads[0].finish();
+    await advance(200);
+    expect(restarted.registrations).toBe(1);
+    expect(restarted.specsHeldSent.at(-1)).toEqual([JOB.id]);
+    expect(threads[0].inputs).toEqual([0, 10]);
+    expect(restarted.specsSent).toEqual([]);
+  });
+
+  it('drops the spec of a job cancelled mid-way, and leases on for other jobs', async () => {
+    coordinator.jobs.set(OTHER.id, OTHER);
+    coordinator.addChunks(1);
+    coordinator.addChunks(1, OTHER.id);
+    coordinator.leaseState = (leaseId) => (leaseId === 'l0' ? 'cancelled' : 'active');
+    const c = contributor();
+    c.start(2);
+    await advance();
+    expect(c.jobsWithSpecs()).toEqual([JOB.id, OTHER.id]);
+    await advance(10_000);
+    expect(threads[0].interrupted).toBe(1);
+    expect(c.jobsWithSpecs()).toEqual([OTHER.id]);
+    coordinator.addChunks(1, OTHER.id);
+    await advance(5_000); // past the no-work wait
+    expect(coordinator.specsHeldSent.at(-1)).toEqual([OTHER.id]);
+    expect(threads[0].inputs).toEqual([0, 2]);
+    expect(coordinator.reportedLeases()).not.toContain('l0');
   });
 });
 

@@ -4,7 +4,8 @@
 // Three activities share the thread slots:
 //   lease loop  — while a thread is idle and nothing pauses the tab: ask for up to (idle threads) chunks in one
 //                 request, hand them out; no work → wait retryAfterMs (jittered); coordinator failing → exponential
-//                 backoff (capped at 30 s).
+//                 backoff (capped at 30 s). Job specs (sources may be megabytes) are kept and their ids sent as
+//                 `haveSpecs`, so the coordinator sends each job's spec once, not with every lease.
 //   reporting   — a finished chunk goes to the outbox (IndexedDB) first, then is sent within ~100 ms, batched with
 //                 others; its attachments are uploaded as blobs before its report. It leaves the outbox only once
 //                 the coordinator has answered for it, so reloads, crashes and outages lose nothing.
@@ -180,6 +181,8 @@ interface Pending {
 const REPORT_BATCH_MAX = 64;
 const REPORT_BATCH_BYTES = 4 * 1024 * 1024;
 const STORAGE_RECHECK_MS = 60_000;
+/** Job specs kept besides those of running chunks: enough for the jobs a tab is served round-robin, few enough MiB. */
+const SPEC_CACHE_JOBS = 8;
 
 /** Resolves every waiter when notified: the lease loop sleeps on it until a thread becomes idle or a pause ends. */
 class Wakeup {
@@ -245,6 +248,8 @@ export class Contributor {
   private reportFailures = 0;
   /** Chunks whose result is being prepared (attachments read, outbox write) and not yet in `pending`. */
   private finishing = 0;
+  /** Specs of jobs leased lately, least recently leased first; their ids go out as `haveSpecs` with each lease request. */
+  private readonly specs = new Map<string, JobSpec>();
 
   constructor(private readonly options: ContributorOptions) {
     this.now = options.now ?? Date.now;
@@ -394,7 +399,12 @@ export class Contributor {
     }
     let response;
     try {
-      response = await this.options.api.lease(idle);
+      response = await this.options.api.lease(idle, [...this.specs.keys()]);
+      for (const [jobId, spec] of Object.entries(response.jobs)) this.specs.set(jobId, spec);
+      // A spec neither sent nor kept (another client shares this identity, or a cache bug) is fetched on its own.
+      for (const jobId of new Set(response.leases.map((lease) => lease.jobId))) {
+        if (!this.specs.has(jobId)) this.specs.set(jobId, await this.options.api.jobSpec(jobId));
+      }
     } catch (error) {
       this.leaseFailures++;
       const delay = backoffDelay(this.leaseFailures, this.random);
@@ -406,10 +416,12 @@ export class Contributor {
     if (this.state !== 'running') return 0; // stopped meanwhile: these leases lapse and are re-queued
     const free = this.idleSlots();
     for (const lease of response.leases) {
-      const job = response.jobs[lease.jobId];
+      const job = this.specs.get(lease.jobId);
       const slot = free.shift();
       if (job && slot) this.dispatch(slot, lease, job);
+      if (job) this.touchSpec(job);
     }
+    this.trimSpecs();
     if (response.leases.length === 0) {
       const delay = jittered(response.retryAfterMs ?? this.noWorkDelayMs, this.random);
       this.coordinator = { state: 'no-work', retryAt: this.now() + delay };
@@ -435,7 +447,31 @@ export class Contributor {
     for (const { leaseId, state } of response.leases) {
       if (state === 'active') continue;
       const slot = this.slots.find((s) => s.work?.lease.leaseId === leaseId);
+      // A cancelled job is never leased again: its spec need not be kept.
+      if (slot && state === 'cancelled') this.specs.delete(slot.work!.job.id);
       if (slot) this.abandon(slot);
+    }
+  }
+
+  /** Job ids whose spec the tab holds, least recently leased first (what the next lease request sends as `haveSpecs`). */
+  jobsWithSpecs(): string[] {
+    return [...this.specs.keys()];
+  }
+
+  private touchSpec(job: JobSpec): void {
+    this.specs.delete(job.id);
+    this.specs.set(job.id, job);
+  }
+
+  /** Drops the least recently leased specs beyond SPEC_CACHE_JOBS, keeping those of running chunks. */
+  private trimSpecs(): void {
+    const running = new Set(this.slots.flatMap((slot) => (slot.work ? [slot.work.job.id] : [])));
+    let extra = this.specs.size - SPEC_CACHE_JOBS;
+    for (const jobId of this.specs.keys()) {
+      if (extra <= 0) break;
+      if (running.has(jobId)) continue;
+      this.specs.delete(jobId);
+      extra--;
     }
   }
 

@@ -2,6 +2,7 @@
 // Holds the credentials; on 401 (the coordinator forgot us) it registers again and retries the call once.
 import type {
   HeartbeatResponse,
+  JobSpec,
   LeaseRef,
   LeaseResponse,
   RegisterRequest,
@@ -14,7 +15,10 @@ import type { IdentityStore } from './identity.js';
 
 /** What the contributor loop needs from the coordinator; the fake in tests implements the HTTP side instead. */
 export interface ContributorApi {
-  lease(max: number): Promise<LeaseResponse>;
+  /** `haveSpecs`: ids of jobs whose spec the caller holds; the answer leaves them out of `jobs`. */
+  lease(max: number, haveSpecs?: string[]): Promise<LeaseResponse>;
+  /** One job's spec, for a lease whose spec the caller does not hold. */
+  jobSpec(jobId: string): Promise<JobSpec>;
   heartbeat(leases: LeaseRef[]): Promise<HeartbeatResponse>;
   report(results: ResultReport[]): Promise<ReportResponse>;
   /** Stores a chunk attachment as a content-addressed blob (`PUT /api/blobs/sha256:<hex>`); idempotent. */
@@ -30,8 +34,12 @@ export class ContributorClient implements ContributorApi {
     private readonly agent?: string,
   ) {}
 
-  lease(max: number): Promise<LeaseResponse> {
-    return this.call<LeaseResponse>('leases', { max, runtimes: ['python', 'onnx'] });
+  lease(max: number, haveSpecs: string[] = []): Promise<LeaseResponse> {
+    return this.call<LeaseResponse>('leases', { max, runtimes: ['python', 'onnx'], ...(haveSpecs.length ? { haveSpecs } : {}) });
+  }
+
+  jobSpec(jobId: string): Promise<JobSpec> {
+    return this.call<JobSpec>(`jobs/${encodeURIComponent(jobId)}`);
   }
 
   heartbeat(leases: LeaseRef[]): Promise<HeartbeatResponse> {
@@ -70,12 +78,13 @@ export class ContributorClient implements ContributorApi {
     return (await this.currentCredentials()).contributorId;
   }
 
-  private async call<T>(action: string, body: unknown): Promise<T> {
+  /** POSTs `body` to the contributor's `action`, or GETs it when there is no body. */
+  private async call<T>(action: string, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const pending = this.currentCredentials();
       const { contributorId, token } = await pending;
       try {
-        return await requestJson<T>(this.fetchFn, 'POST', `/api/contributors/${encodeURIComponent(contributorId)}/${action}`, body, {
+        return await requestJson<T>(this.fetchFn, body === undefined ? 'GET' : 'POST', `/api/contributors/${encodeURIComponent(contributorId)}/${action}`, body, {
           Authorization: `Bearer ${token}`,
         });
       } catch (error) {

@@ -1,4 +1,4 @@
-// The contributor protocol (docs/protocol.md): register, lease a batch, heartbeat, report results.
+// The contributor protocol (docs/protocol.md): register, lease a batch, fetch a job's spec, heartbeat, report results.
 // Every call after registration carries `Authorization: Bearer <token>` for the contributor in the path.
 import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -43,13 +43,20 @@ export function contributorRoutes({ store, clock, notices, config, blobs }: AppD
     const body = await readJson(c, LeaseRequest);
     const batch = await store.leaseChunks(
       c.req.param('id'),
-      { max: body.max, runtimes: body.runtimes ?? ['python'], network: clientNetwork(c, config.trustProxy), ...(body.threads ? { threads: body.threads } : {}), ...(body.loadedJobs ? { loadedJobs: body.loadedJobs } : {}) },
+      { max: body.max, runtimes: body.runtimes ?? ['python'], network: clientNetwork(c, config.trustProxy), ...(body.threads ? { threads: body.threads } : {}), ...(body.loadedJobs ? { loadedJobs: body.loadedJobs } : {}), haveSpecs: body.haveSpecs },
       clock.now(),
     );
     const response: LeaseResponse = batch;
     if (batch.leases.length === 0) response.retryAfterMs = config.idleRetryMs;
-    else for (const jobId of Object.keys(batch.jobs)) notices.changed(jobId);
+    else for (const jobId of new Set(batch.leases.map((lease) => lease.jobId))) notices.changed(jobId);
     return c.json(response);
+  });
+
+  // A job's spec on its own, for a contributor holding a lease of a job whose spec it no longer has.
+  app.get('/:id/jobs/:jobId', authenticated, async (c) => {
+    const spec = await store.getJobSpec(c.req.param('jobId'));
+    if (!spec) throw new ApiError(ErrorCode.JobNotFound, c.req.param('jobId'));
+    return c.json(spec);
   });
 
   app.post('/:id/heartbeat', authenticated, async (c) => {

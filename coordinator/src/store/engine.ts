@@ -7,6 +7,7 @@ import {
   type ChunkResult,
   type HeartbeatResponse,
   type JobSource,
+  type JobSpec,
   type JobSummary,
   type Lease,
   type LeaseRef,
@@ -15,6 +16,7 @@ import {
   type ReportOutcome,
   type ResultReport,
   type Runtime,
+  type RuntimeFields,
 } from '../../../protocol/index.js';
 import { affinitySlots } from '../domain/affinity.js';
 import { isUnreplicated, mayTake, newChunk, reopen, settle, withReport, type Chunk, type Replica } from '../domain/chunk.js';
@@ -61,8 +63,11 @@ export interface Repo {
   transaction<T>(fn: () => T): T;
   /** Writes chunks `from`… of a job whose row does not exist yet; `inputs` is the whole job's list. */
   insertChunks(jobId: string, from: number, chunks: Chunk[], inputs: unknown[]): void;
-  insertJob(job: JobRecord): void;
+  /** Stores the job's row and, apart from it, its runtime fields (written once, never updated). */
+  insertJob(job: JobRecord, fields: RuntimeFields): void;
   job(jobId: string): JobRecord | undefined;
+  /** The job's runtime fields as submitted (source, packages, model…): the only read of them. */
+  jobFields(jobId: string): RuntimeFields | undefined;
   saveJob(job: JobRecord): void;
   /** Newest first. */
   jobs(limit: number): JobRecord[];
@@ -168,7 +173,7 @@ export class EngineStore implements Store {
       name: spec.name || defaultJobName(now),
       description: spec.description,
       runtime: spec.fields.runtime,
-      fields: spec.fields,
+      ...('entry' in spec.fields && spec.fields.entry ? { entry: spec.fields.entry } : {}),
       timeoutMs: spec.timeoutMs,
       maxAttempts: spec.maxAttempts,
       policy: spec.policy,
@@ -186,7 +191,7 @@ export class EngineStore implements Store {
       if (from > 0) await new Promise((resolve) => setImmediate(resolve));
       this.repo.transaction(() => this.repo.insertChunks(job.id, from, chunks.slice(from, from + CREATE_SLICE), spec.inputs));
     }
-    this.repo.transaction(() => this.repo.insertJob(job));
+    this.repo.transaction(() => this.repo.insertJob(job, spec.fields));
     return toSummary(job);
   }
 
@@ -200,8 +205,14 @@ export class EngineStore implements Store {
   }
 
   async getJobSource(jobId: string): Promise<JobSource | undefined> {
+    const fields = this.repo.jobFields(jobId);
+    return fields && { id: jobId, ...fields };
+  }
+
+  async getJobSpec(jobId: string): Promise<JobSpec | undefined> {
     const job = this.repo.job(jobId);
-    return job && { id: job.id, ...job.fields };
+    const fields = job && this.repo.jobFields(jobId);
+    return fields && toJobSpec(job, fields);
   }
 
   async cancelJob(jobId: string, now: number): Promise<JobSummary | undefined> {
@@ -261,6 +272,7 @@ export class EngineStore implements Store {
     const network = this.policy.distinctNetworks ? request.network : undefined;
     if (network) this.networks.set(network, now);
     const active = this.activeNetworks(now);
+    const haveSpecs = new Set(request.haveSpecs);
     return this.repo.transaction(() => {
       this.caught.clear(); // what a rolled-back operation caught was rolled back with it
       const room = this.leaseRoom(contributorId, request);
@@ -296,6 +308,7 @@ export class EngineStore implements Store {
         if (picked.length < shares[i] && !poolReady) picked.push(...sample(candidates, shares[i] - picked.length, this.random));
         if (picked.length === 0) return;
         const trust = job.policy.adaptive ? (this.repo.trust(contributorId, job.runtime) ?? newTrust()) : undefined;
+        const leasedBefore = batch.leases.length;
         for (const chunk of picked) {
           const replicas = chunk.issued === 0 && chunk.running === 0 ? [] : this.repo.replicas(job.id, chunk.index);
           if (!mayTake(chunk, replicas, contributorId, now, !isUnreplicated(job.policy))) continue;
@@ -330,7 +343,8 @@ export class EngineStore implements Store {
         }
         job.lastServed = ++served;
         this.repo.saveJob(job);
-        batch.jobs[job.id] = toJobSpec(job);
+        // Sources may be megabytes: a contributor is sent each job's spec once, not with every lease of it.
+        if (batch.leases.length > leasedBefore && !haveSpecs.has(job.id)) batch.jobs[job.id] = toJobSpec(job, this.repo.jobFields(job.id)!);
       });
       if (this.caught.size) {
         this.reverifyCaught(cache, now);

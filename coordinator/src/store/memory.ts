@@ -1,6 +1,6 @@
 // In-memory Store: rows in Maps, lost on exit. For tests and `--store memory` throwaway runs. Operations are
 // synchronous inside, so none interleave; a failing operation is not rolled back (SQLite's is).
-import type { Runtime } from '../../../protocol/index.js';
+import type { Runtime, RuntimeFields } from '../../../protocol/index.js';
 import type { Chunk } from '../domain/chunk.js';
 import type { Trust } from '../domain/trust.js';
 import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
@@ -9,6 +9,8 @@ import { defaultSchedulingPolicy, type ApiKey, type SchedulingPolicy } from './s
 
 interface JobRows {
   job: JobRecord;
+  /** Kept apart from `job`, which is copied on every read: the fields (megabytes of source) are never copied. */
+  fields: RuntimeFields;
   chunks: Chunk[];
   inputs: unknown[];
   /** No chunk below this index is fresh (never issued). */
@@ -48,16 +50,20 @@ class MemoryRepo implements Repo {
     this.pending.set(jobId, pending);
   }
 
-  insertJob(job: JobRecord): void {
+  insertJob(job: JobRecord, fields: RuntimeFields): void {
     const { chunks, inputs } = this.pending.get(job.id)!;
     this.pending.delete(job.id);
-    this.rows.set(job.id, { job: copy(job), chunks, inputs, freshFrom: 0, partial: new Set(), finished: [], seqOf: new Map(), replicasOf: new Map() });
+    this.rows.set(job.id, { job: copy(job), fields, chunks, inputs, freshFrom: 0, partial: new Set(), finished: [], seqOf: new Map(), replicasOf: new Map() });
     this.order.push(job.id);
   }
 
   job(jobId: string): JobRecord | undefined {
     const rows = this.rows.get(jobId);
     return rows && copy(rows.job);
+  }
+
+  jobFields(jobId: string): RuntimeFields | undefined {
+    return this.rows.get(jobId)?.fields;
   }
 
   saveJob(job: JobRecord): void {

@@ -105,14 +105,17 @@ export function shareSlots(max: number, available: number[]): number[] {
   return shares;
 }
 
-/** A job as stores keep it. */
+/**
+ * A job as stores keep it: ids, settings and counters, everything the lease and list paths read. The runtime fields
+ * (source, packages, model: up to megabytes) are stored apart and read only to build a JobSpec or show the source.
+ */
 export interface JobRecord extends JobCounters {
   id: string;
   name: string;
   description?: string;
   runtime: Runtime;
-  /** The runtime-specific part of the submission (source, entry, packages, model, …), handed to workers as is. */
-  fields: RuntimeFields;
+  /** The Python entry function, kept beside the counters for job summaries. */
+  entry?: string;
   timeoutMs: number;
   maxAttempts: number;
   policy: VerificationPolicy;
@@ -152,14 +155,15 @@ export function toSummary(job: JobRecord): JobSummary {
   };
   if (job.description) summary.description = job.description;
   if (job.private) summary.private = true;
-  if ('entry' in job.fields && job.fields.entry) summary.entry = job.fields.entry;
+  if (job.entry) summary.entry = job.entry;
   if (job.finishedAt !== undefined) summary.finishedAt = new Date(job.finishedAt).toISOString();
   if (job.error) summary.error = job.error;
   return summary;
 }
 
-export function toJobSpec(job: JobRecord): JobSpec {
-  const spec = { id: job.id, name: job.name, timeoutMs: job.timeoutMs, ...job.fields } as JobSpec;
+/** The spec a contributor runs a job's chunks with: the job's settings and its runtime fields, as submitted. */
+export function toJobSpec(job: JobRecord, fields: RuntimeFields): JobSpec {
+  const spec = { id: job.id, name: job.name, timeoutMs: job.timeoutMs, ...fields } as JobSpec;
   if (job.description) spec.description = job.description;
   return spec;
 }

@@ -3,30 +3,40 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Runtime } from '../../../protocol/index.js';
+import type { Runtime, RuntimeFields } from '../../../protocol/index.js';
 import type { Chunk, ChunkState, Replica } from '../domain/chunk.js';
 import type { Trust } from '../domain/trust.js';
 import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
 import { newSecret, type JobRecord } from './shared.js';
 import { defaultSchedulingPolicy, type ApiKey, type SchedulingPolicy } from './store.js';
 
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 /**
  * Upgrades from older schema versions, keyed by the version they upgrade from; each step runs in one transaction,
  * before SCHEMA creates whatever tables are new. 3 → 4: jobs gain the private flag (existing jobs stay public);
- * the api_keys table is new.
+ * the api_keys table is new. 4 → 5: a job's runtime fields move to job_fields (the
+ * lease path rewrites the jobs row and must not carry megabytes of source), its entry stays beside the counters.
  */
 const MIGRATIONS: Record<number, string> = {
   3: `ALTER TABLE jobs ADD COLUMN private INTEGER NOT NULL DEFAULT 0;`,
+  4: `CREATE TABLE job_fields (job_id TEXT PRIMARY KEY, fields TEXT NOT NULL);
+      INSERT INTO job_fields (job_id, fields) SELECT id, fields FROM jobs;
+      ALTER TABLE jobs ADD COLUMN entry TEXT;
+      UPDATE jobs SET entry = json_extract(fields, '$.entry');
+      ALTER TABLE jobs DROP COLUMN fields;`,
 };
 
 /*
  * Schema. Times are milliseconds since the epoch; JSON values (inputs, outputs, runtime fields, policies) are JSON
  * text.
- * jobs:         one row per job. Its counters (chunks by progress, results by verdict, replicas wanted) move with
- *               every transition, so listing jobs reads no chunk. last_served orders round-robin leasing;
- *               finish_seq numbers the job's chunks in the order they finished.
+ * jobs:         one row per job: ids, settings and counters, small enough to read and rewrite on every lease. Its
+ *               counters (chunks by progress, results by verdict, replicas wanted) move with every transition, so
+ *               listing jobs reads no chunk. last_served orders round-robin leasing; finish_seq numbers the job's
+ *               chunks in the order they finished.
+ * job_fields:   the runtime fields of a job as submitted (source, packages, model: up to megabytes), written once.
+ *               Apart from jobs so that an UPDATE of the counters does not rewrite them and leasing never reads
+ *               them; only building a contributor's JobSpec (once per contributor and job) and the source API do.
  * chunks:       one row per chunk (BOINC's workunit): state open | ok | error, how many replicas it wants now, and
  *               once settled the canonical result's output.
  * leases:       one row per issued replica (BOINC's result): state running | ok | error | expired | cancelled,
@@ -41,7 +51,7 @@ const MIGRATIONS: Record<number, string> = {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, description TEXT, runtime TEXT NOT NULL,
-  fields TEXT NOT NULL, timeout_ms INTEGER NOT NULL, max_attempts INTEGER NOT NULL, policy TEXT NOT NULL,
+  entry TEXT, timeout_ms INTEGER NOT NULL, max_attempts INTEGER NOT NULL, policy TEXT NOT NULL,
   owner TEXT, private INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL, error TEXT, created_at INTEGER NOT NULL, finished_at INTEGER,
   total INTEGER NOT NULL, queued INTEGER NOT NULL, running INTEGER NOT NULL, completed INTEGER NOT NULL,
   failed INTEGER NOT NULL, verified INTEGER NOT NULL, results_issued INTEGER NOT NULL, valid INTEGER NOT NULL,
@@ -50,6 +60,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs(seq);
 CREATE INDEX IF NOT EXISTS jobs_servable ON jobs(last_served) WHERE state = 'active' AND wanted > 0;
+CREATE TABLE IF NOT EXISTS job_fields (job_id TEXT PRIMARY KEY, fields TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
   job_id TEXT NOT NULL, idx INTEGER NOT NULL, input TEXT NOT NULL, state TEXT NOT NULL,
   wanted INTEGER NOT NULL, issued INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0,
@@ -91,6 +102,11 @@ CREATE TABLE IF NOT EXISTS trust (
 
 type Row = Record<string, any>;
 
+/** Every column of jobs (there is no wide one): what the lease and list queries read. */
+const JOB_COLUMNS = `id, name, description, runtime, entry, timeout_ms, max_attempts, policy, owner, private, state,
+  error, created_at, finished_at, total, queued, running, completed, failed, verified, results_issued, valid, invalid, inconclusive,
+  wanted, last_served, finish_seq`;
+
 const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 const parse = (text: string | null) => (text === null ? undefined : JSON.parse(text));
 
@@ -123,19 +139,21 @@ class SqliteRepo implements Repo {
     this.db.exec(`DELETE FROM chunks WHERE job_id NOT IN (SELECT id FROM jobs)`);
     const db = this.db;
     this.sql = {
-      insertJob: db.prepare(`INSERT INTO jobs (id, seq, name, description, runtime, fields, timeout_ms, max_attempts,
+      insertJob: db.prepare(`INSERT INTO jobs (id, seq, name, description, runtime, entry, timeout_ms, max_attempts,
         policy, owner, private, state, created_at, total, queued, running, completed, failed, verified, results_issued, valid,
         invalid, inconclusive, wanted) VALUES (@id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), @name, @description,
-        @runtime, @fields, @timeoutMs, @maxAttempts, @policy, @owner, @private, @state, @createdAt, @total, @queued, @running,
+        @runtime, @entry, @timeoutMs, @maxAttempts, @policy, @owner, @private, @state, @createdAt, @total, @queued, @running,
         @completed, @failed, @verified, @resultsIssued, @valid, @invalid, @inconclusive, @wanted)`),
       insertChunk: db.prepare(`INSERT INTO chunks (job_id, idx, input, state, wanted, known) VALUES (?, ?, ?, 'open', ?, ?)`),
-      job: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
-      jobs: db.prepare(`SELECT * FROM jobs ORDER BY seq DESC LIMIT ?`),
+      insertFields: db.prepare(`INSERT INTO job_fields (job_id, fields) VALUES (?, ?)`),
+      job: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`),
+      jobFields: db.prepare(`SELECT fields FROM job_fields WHERE job_id = ?`),
+      jobs: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY seq DESC LIMIT ?`),
       saveJob: db.prepare(`UPDATE jobs SET state = @state, error = @error, finished_at = @finishedAt, queued = @queued,
         running = @running, completed = @completed, failed = @failed, verified = @verified,
         results_issued = @resultsIssued, valid = @valid, invalid = @invalid, inconclusive = @inconclusive,
         wanted = @wanted, last_served = @lastServed, finish_seq = @finishSeq WHERE id = @id`),
-      servable: db.prepare(`SELECT * FROM jobs INDEXED BY jobs_servable WHERE state = 'active' AND wanted > 0 ORDER BY last_served`),
+      servable: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs INDEXED BY jobs_servable WHERE state = 'active' AND wanted > 0 ORDER BY last_served`),
       maxServed: db.prepare(`SELECT COALESCE(MAX(last_served), 0) AS m FROM jobs`),
       chunk: db.prepare(`SELECT * FROM chunks WHERE job_id = ? AND idx = ?`),
       input: db.prepare(`SELECT input FROM chunks WHERE job_id = ? AND idx = ?`),
@@ -203,15 +221,21 @@ class SqliteRepo implements Repo {
     );
   }
 
-  insertJob(job: JobRecord): void {
+  insertJob(job: JobRecord, fields: RuntimeFields): void {
+    this.sql.insertFields.run(job.id, JSON.stringify(fields));
     this.sql.insertJob.run({
       ...job,
       description: job.description ?? null,
       owner: job.owner ?? null,
       private: job.private ? 1 : 0,
-      fields: JSON.stringify(job.fields),
+      entry: job.entry ?? null,
       policy: JSON.stringify(job.policy),
     });
+  }
+
+  jobFields(jobId: string): RuntimeFields | undefined {
+    const row = this.sql.jobFields.get(jobId) as { fields: string } | undefined;
+    return row && JSON.parse(row.fields);
   }
 
   job(jobId: string): JobRecord | undefined {
@@ -440,7 +464,6 @@ function toJob(row: Row): JobRecord {
     private: row.private === 1,
     name: row.name,
     runtime: row.runtime,
-    fields: JSON.parse(row.fields),
     timeoutMs: row.timeout_ms,
     maxAttempts: row.max_attempts,
     policy: JSON.parse(row.policy),
@@ -462,6 +485,7 @@ function toJob(row: Row): JobRecord {
   };
   if (row.description !== null) job.description = row.description;
   if (row.owner !== null) job.owner = row.owner;
+  if (row.entry !== null) job.entry = row.entry;
   if (row.error !== null) job.error = row.error;
   if (row.finished_at !== null) job.finishedAt = row.finished_at;
   return job;

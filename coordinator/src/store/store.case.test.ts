@@ -1,6 +1,6 @@
 // The Store contract: one suite every implementation must pass (memory, SQLite, and later Redis).
 // Each implementation's test file calls runStoreContract with a factory; a skipped case must carry its reason.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JobSubmission, ResultReport } from '../../../protocol/index.js';
 import { newJobFrom } from '../domain/policy.js';
 import { runAdaptiveContract } from './adaptive.case.test.js';
@@ -134,6 +134,47 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       const other = await contributor();
       const rest = await store.leaseChunks(other, { max: 20, runtimes: py, loadedJobs: ['j-unknown'] }, T0);
       expect(rest.leases).toHaveLength(16);
+    });
+
+    test("a job's spec is sent once: leases of a job the contributor lists in haveSpecs carry no spec", async () => {
+      await open();
+      const j = await store.createJob(job([1, 2, 3, 4], { entry: 'main', description: 'd' }), T0);
+      const c = await contributor();
+      const first = await store.leaseChunks(c, { max: 1, runtimes: py }, T0);
+      expect(Object.keys(first.jobs)).toEqual([j.id]);
+      const spec = first.jobs[j.id];
+      expect(spec).toMatchObject({ id: j.id, name: j.name, description: 'd', runtime: 'python', entry: 'main', timeoutMs: 10_000 });
+      const again = await store.leaseChunks(c, { max: 2, runtimes: py, haveSpecs: [j.id] }, T0);
+      expect(again.leases).toHaveLength(2);
+      expect(again.jobs).toEqual({});
+      // A contributor that lost the spec fetches it on its own; the same spec the lease carried.
+      expect(await store.getJobSpec(j.id)).toEqual(spec);
+      expect(await store.getJobSpec('j-unknown')).toBeUndefined();
+      // Listing the job does not need its fields, but still names its entry.
+      expect((await store.listJobs())[0]).toMatchObject({ id: j.id, entry: 'main' });
+    });
+
+    test('leasing and listing never parse a job\'s source; only a spec the contributor lacks does', async () => {
+      await open();
+      const source = `def main(x):\n    return x\n# ${'x'.repeat(1 << 20)}\n`;
+      const j = await store.createJob(job(Array.from({ length: 20 }, (_, i) => i), { source }), T0);
+      const c = await contributor();
+      const parse = vi.spyOn(JSON, 'parse');
+      try {
+        const big = () => parse.mock.calls.filter(([text]) => typeof text === 'string' && text.length > 1 << 20).length;
+        const first = await store.leaseChunks(c, { max: 1, runtimes: py }, T0);
+        expect((first.jobs[j.id] as { source: string }).source).toBe(source);
+        const parsedForSpec = big();
+        expect(parsedForSpec).toBeLessThanOrEqual(1);
+        for (let i = 0; i < 10; i++) {
+          expect((await store.leaseChunks(c, { max: 1, runtimes: py, haveSpecs: [j.id] }, T0)).leases).toHaveLength(1);
+        }
+        await store.listJobs();
+        await store.getJob(j.id);
+        expect(big()).toBe(parsedForSpec);
+      } finally {
+        parse.mockRestore();
+      }
     });
 
     test('leasing filters by runtime and returns nothing when no work exists', async () => {

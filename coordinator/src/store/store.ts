@@ -78,6 +78,8 @@ export interface LeaseCall {
   threads?: number;
   /** Job ids the caller's idle threads have loaded (LeaseRequest.loadedJobs): preferred within each job's fair share. */
   loadedJobs?: string[];
+  /** Jobs whose spec the caller holds: left out of `LeaseBatch.jobs`. */
+  haveSpecs?: string[];
 }
 
 export interface JobAccess {
@@ -97,6 +99,7 @@ export interface ApiKey {
 
 export interface LeaseBatch {
   leases: Lease[];
+  /** The spec of each leased job not in `LeaseCall.haveSpecs`. */
   jobs: Record<string, JobSpec>;
 }
 
@@ -117,6 +120,9 @@ export interface Store {
   revokeApiKey(idOrName: string, now: number): Promise<ApiKey | undefined>;
   /** The live (not revoked) key whose secret this is. */
   findApiKey(secret: string): Promise<ApiKey | undefined>;
+
+  /** What a contributor runs the job's chunks with; undefined when unknown. */
+  getJobSpec(jobId: string): Promise<JobSpec | undefined>;
   /** Stops a queued or running job: no new leases, running leases become `cancelled`. Undefined when unknown. */
   cancelJob(jobId: string, now: number): Promise<JobSummary | undefined>;
 
@@ -126,7 +132,8 @@ export interface Store {
 
   /**
    * Leases up to `max` replicas of chunks that want one, shared round-robin across active jobs (least recently
-   * served first). A contributor never gets two replicas of one chunk.
+   * served first). A contributor never gets two replicas of one chunk. Reads job ids and counters only; a job's
+   * runtime fields are read just for the specs the contributor does not hold yet.
    */
   leaseChunks(contributorId: string, request: LeaseCall, now: number): Promise<LeaseBatch>;
   /** Extends the deadline of each still-active lease; tells the state of the others. */
