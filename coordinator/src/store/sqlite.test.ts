@@ -68,16 +68,24 @@ describe('SqliteStore durability', () => {
     check.close();
   });
 
-  it('upgrades a schema 3 database: its jobs keep their owner and are not private; keys can be created', async () => {
+  it('upgrades a schema 3 database: its jobs keep their owner, source and entry and are not private; keys can be created', async () => {
     const file = join(dir, 'v3.db');
     const first = new SqliteStore({ file });
-    const old = await first.createJob({ ...newJobFrom({ runtime: 'python', source: 'def main(x): return x', inputs: [1] }), owner: 'net:10.0.0.0/24' }, 1);
+    const old = await first.createJob(
+      { ...newJobFrom({ runtime: 'python', source: 'def go(x): return x', entry: 'go', inputs: [1] }), owner: 'net:10.0.0.0/24' },
+      1,
+    );
     await first.close();
     const raw = new Database(file);
-    raw.exec(`DROP TABLE api_keys; ALTER TABLE jobs DROP COLUMN private; PRAGMA user_version = 3;`);
+    // Schema 3 kept the runtime fields in jobs.fields and had neither api_keys, jobs.private, jobs.entry nor job_fields.
+    raw.exec(`DROP TABLE api_keys; ALTER TABLE jobs DROP COLUMN private; ALTER TABLE jobs ADD COLUMN fields TEXT;
+      UPDATE jobs SET fields = (SELECT fields FROM job_fields WHERE job_id = jobs.id); DROP TABLE job_fields;
+      ALTER TABLE jobs DROP COLUMN entry; PRAGMA user_version = 3;`);
     raw.close();
     const store = new SqliteStore({ file });
     expect(await store.jobAccess(old.id)).toEqual({ owner: 'net:10.0.0.0/24', private: false });
+    expect(await store.getJobSource(old.id)).toMatchObject({ source: 'def go(x): return x', entry: 'go' });
+    expect(await store.getJob(old.id)).toMatchObject({ entry: 'go' });
     const { secret } = await store.createApiKey({ name: 'alice', admin: false }, 2);
     expect(await store.findApiKey(secret)).toMatchObject({ name: 'alice' });
     await store.close();
