@@ -169,3 +169,19 @@ test('a chunk allocating until memory runs out fails inside the chunk; its worke
   await expect(tab.page.getByTestId('thread-detail')).toContainText(/restarted 1 time/, { timeout: 30_000 });
   await tab.context.close();
 });
+
+test('pages carry a strict CSP: no framing, and an injected inline script does not run', async ({ page }) => {
+  const response = await page.goto(`${coordinator.url}/`);
+  const csp = response?.headers()['content-security-policy'] ?? '';
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).toContain("default-src 'self'");
+  expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+  // Markup injected into the page (as an XSS would) does not execute; the page's own modules did.
+  await page.evaluate(() => {
+    const script = document.createElement('script');
+    script.textContent = 'window.injected = true';
+    document.body.append(script);
+  });
+  expect(await page.evaluate(() => (window as { injected?: boolean }).injected)).toBeUndefined();
+  await expect(page.getByTestId('start-button').or(page.locator('#start-button'))).toBeVisible();
+});

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppDeps } from '../app.js';
-import { workerCsp } from '../http/worker-csp.js';
+import { pageCsp, workerCsp } from '../http/worker-csp.js';
 
 const ONNX_RUNTIME_DIR = fileURLToPath(new URL('../../../node_modules/onnxruntime-web/dist', import.meta.url));
 
@@ -33,6 +33,7 @@ export function siteRoutes({ config }: AppDeps): Hono {
   );
 
   app.use('/assets/*', workerCsp());
+  app.use('*', pageCsp());
   const page = (file: string) => serveStatic({ root: root(config.siteDir), path: file });
   app.get('/', page('index.html'));
   app.get('/submit', page('submit.html'));
