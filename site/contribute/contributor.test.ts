@@ -109,6 +109,7 @@ class FakeThread implements ChunkThread {
   suspended = false;
   recycles = 0;
   chunksRun = 0;
+  loadedJobId?: string;
   inputs: unknown[] = [];
   private current?: (run: ChunkRun) => void;
 
@@ -126,7 +127,8 @@ class FakeThread implements ChunkThread {
     this.recycles++;
     this.chunksRun = 0;
   };
-  run = (_job: JobSpec, input: unknown) => {
+  run = (job: JobSpec, input: unknown) => {
+    this.loadedJobId = job.id;
     this.inputs.push(input);
     this.chunksRun++;
     return new Promise<ChunkRun>((resolve) => (this.current = resolve));
@@ -208,6 +210,26 @@ describe('Contributor', () => {
     expect(threads.map((t) => t.inputs)).toEqual([[0], [1], [2]]);
     expect(c.snapshot().threads.map(describeThread)).toEqual(['running Squares chunk 0', 'running Squares chunk 1', 'running Squares chunk 2']);
     expect(describeCoordinator(c.snapshot().coordinator, Date.now())).toBe('connected');
+  });
+
+  it('job affinity: a lease batch of several jobs gives each chunk to a thread that has its job loaded', async () => {
+    const other: JobSpec = { ...JOB, id: 'j2', name: 'Cubes' };
+    coordinator.jobs.set(other.id, other);
+    coordinator.addChunks(1, JOB.id);
+    coordinator.addChunks(1, other.id);
+    const c = contributor();
+    c.start(2);
+    await advance();
+    expect(threads.map((t) => t.loadedJobId)).toEqual(['j1', 'j2']);
+
+    // The next batch lists the other job first: each chunk still goes to the thread that has its job loaded.
+    coordinator.addChunks(1, other.id);
+    coordinator.addChunks(1, JOB.id);
+    threads[0].finish();
+    threads[1].finish();
+    await advance();
+    expect(threads.map((t) => t.inputs)).toEqual([[0, 3], [1, 2]]);
+    expect(threads.map((t) => t.loadedJobId)).toEqual(['j1', 'j2']);
   });
 
   it('reports results that finish together in one batch, well within 250 ms', async () => {

@@ -32,6 +32,8 @@ export interface ChunkThread {
   recycle?(): Promise<void>;
   /** Chunks run by the current worker, for recycling after a number of chunks. */
   readonly chunksRun?: number;
+  /** The job the thread's worker has run chunks of: another job's chunk there costs a worker switch. */
+  readonly loadedJobId?: string;
   /** Suspends running chunks in place (false: not possible here, chunks run on). */
   suspend?(): boolean;
   resume?(): void;
@@ -417,8 +419,11 @@ export class Contributor {
     const free = this.idleSlots();
     for (const lease of response.leases) {
       const job = this.specs.get(lease.jobId);
-      const slot = free.shift();
-      if (job && slot) this.dispatch(slot, lease, job);
+      // Job affinity: a thread whose worker already runs this job takes it warm; a fresh one next, so a switch
+      // (which discards a worker) is the last resort.
+      const pick = free.find((s) => s.thread.loadedJobId === lease.jobId) ?? free.find((s) => s.thread.loadedJobId === undefined) ?? free[0];
+      if (pick) free.splice(free.indexOf(pick), 1);
+      if (job && pick) this.dispatch(pick, lease, job);
       if (job) this.touchSpec(job);
     }
     this.trimSpecs();

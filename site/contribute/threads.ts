@@ -1,7 +1,8 @@
 // Browser runtime threads for the contribute page: each contributor thread is one worker per runtime. The Python
 // worker (Pyodide, loaded up front) runs user code, is locked down before any chunk runs and holds no capability;
 // the ONNX worker (started on the first ONNX chunk) runs no user code and keeps model downloads, the model cache
-// and WebGPU to itself. Both are reused across chunks.
+// and WebGPU to itself. Both are reused across the chunks of one job
+// only (a job switch takes the thread's standby worker; see RuntimeThread).
 import { spawnBrowserRuntimeWorker } from '../../wasm-runtimes/host/browser.js';
 import { PerRuntimeThread } from '../../wasm-runtimes/host/per-runtime.js';
 import type { RuntimeHostOptions } from '../../wasm-runtimes/host/runtime-host.js';

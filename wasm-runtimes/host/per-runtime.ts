@@ -76,6 +76,11 @@ export class PerRuntimeThread {
   }
 
   /** Chunks run by the current workers together, for recycling after a number of chunks. */
+  /** The job the last-used runtime's worker has loaded (see RuntimeThread.loadedJobId). */
+  get loadedJobId(): string | undefined {
+    return this.current?.loadedJobId;
+  }
+
   get chunksRun(): number {
     return this.started.reduce((sum, thread) => sum + thread.chunksRun, 0);
   }

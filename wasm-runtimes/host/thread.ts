@@ -3,6 +3,9 @@
 // if the worker does not answer, termination and a fresh worker. Through the same block it suspends and resumes
 // running chunks and holds them to a CPU limit; time spent paused does not count against the timeout,
 // as far as the host's own record of its pauses and CPU limit allows (the worker's figure is capped by it).
+// One job per worker: a worker's interpreter never runs chunks of two different jobs (a job could leave code behind
+// that reads or rewrites the next job's chunks). A chunk of another job discards the worker and takes the standby,
+// a worker booted in the background, already initialised, so the switch does not wait for the runtime to load.
 // Transport-agnostic: `spawn` supplies the worker.
 import * as Comlink from 'comlink';
 import type { JobSpec } from '../../protocol/index.js';
@@ -22,6 +25,11 @@ export interface RuntimeThreadOptions {
   graceMs?: number;
   /** Interrupt through a SharedArrayBuffer (default: when the environment can share memory with workers). */
   interruptBuffer?: boolean;
+  /**
+   * Keep one initialised worker in reserve for the next job switch, crash or recycle (default true). Costs one more
+   * runtime's memory per thread; without it a job switch waits for a fresh worker to load.
+   */
+  standby?: boolean;
 }
 
 /** Python's SIGINT number, written into the interrupt buffer to raise KeyboardInterrupt. */
@@ -31,6 +39,8 @@ interface Live {
   handle: SpawnedWorker;
   remote: Comlink.Remote<ChunkRuntime>;
   dead: boolean;
+  /** The job whose chunks this worker runs; set by its first chunk. No other job's chunk ever runs on it. */
+  jobId?: string;
   /** Set while a chunk runs: told when the worker dies on its own. One slot, so long sessions keep no listeners. */
   onExit?: (reason: string) => void;
 }
@@ -50,11 +60,20 @@ export class RuntimeThread {
   private options?: RuntimeOptions;
   private interruptBuffer?: Int32Array;
   private worker?: Promise<Live>;
+  /** An initialised worker that has run nothing, taken on a job switch, crash or recycle. */
+  private standby?: Promise<Live>;
+  /** Job switches served by the standby / by a worker booted on the spot (for tests and benches). */
+  private switches = { warm: 0, cold: 0 };
   private tail: Promise<void> = Promise.resolve();
   private stopCurrent?: Stop;
   private disposed = false;
   /** Chunks run by the current worker, for recycling after a number of chunks. */
   private chunksOnWorker = 0;
+  /** Mirrors the current worker's jobId (readable without awaiting the worker). */
+  private loadedJob?: string;
+  /** A run() is waiting for its worker; an interrupt() meanwhile is kept for it. */
+  private waiting = false;
+  private pendingInterrupt?: string;
   /** The host's own record of what it asked for, against which the worker-written pausedMs is capped. */
   private cpuLimit = 100;
   private suspendedAt?: number;
@@ -81,11 +100,28 @@ export class RuntimeThread {
    */
   async run(job: JobSpec, input: unknown, context?: ChunkContext): Promise<ChunkRun> {
     const release = await this.lock();
+    this.waiting = true;
+    this.pendingInterrupt = undefined;
     try {
-      const live = await this.ensureWorker();
+      let live = await this.ensureWorker();
+      if (live.jobId !== undefined && live.jobId !== job.id) {
+        // Another job's worker: it may hold that job's leftovers, so it goes, whatever state it is in.
+        const warm = this.standby !== undefined;
+        this.replaceWorker(live);
+        live = await this.ensureWorker();
+        this.switches[warm ? 'warm' : 'cold']++;
+      }
+      live.jobId = job.id;
+      this.loadedJob = job.id;
+      this.fillStandby();
       this.chunksOnWorker++;
-      return await this.attempt(live, job, input, context, release);
+      this.waiting = false;
+      const running = this.attempt(live, job, input, context, release);
+      if (this.pendingInterrupt !== undefined) this.interrupt(this.pendingInterrupt);
+      this.pendingInterrupt = undefined;
+      return await running;
     } catch (err) {
+      this.waiting = false;
       release();
       throw err;
     }
@@ -93,7 +129,9 @@ export class RuntimeThread {
 
   /** Stops the chunk in progress now (for example its job was cancelled); its run resolves with a failure. */
   interrupt(message = 'interrupted by the host'): void {
-    this.stopCurrent?.({ failure: 'timeout', error: message }, true);
+    if (this.stopCurrent) this.stopCurrent({ failure: 'timeout', error: message }, true);
+    // A chunk still waiting for its worker (a job switch) is stopped as soon as it starts.
+    else if (this.waiting) this.pendingInterrupt = message;
   }
 
   /**
@@ -128,6 +166,16 @@ export class RuntimeThread {
     Atomics.notify(this.interruptBuffer, Control.paused);
   }
 
+  /** The job the current worker has run chunks of (undefined: a fresh worker, any job may take it). */
+  get loadedJobId(): string | undefined {
+    return this.loadedJob;
+  }
+
+  /** Job switches so far, split by whether the standby served them. */
+  get jobSwitches(): { warm: number; cold: number } {
+    return { ...this.switches };
+  }
+
   /** Chunks started on the current worker (0 after a recycle or restart). */
   get chunksRun(): number {
     return this.chunksOnWorker;
@@ -143,9 +191,7 @@ export class RuntimeThread {
   async recycle(): Promise<void> {
     const release = await this.lock();
     try {
-      if (this.worker) this.kill(await this.worker.catch(() => undefined));
-      this.worker = undefined;
-      this.chunksOnWorker = 0;
+      this.replaceWorker(this.worker ? await this.worker.catch(() => undefined) : undefined);
       await this.ensureWorker();
     } finally {
       release();
@@ -155,9 +201,41 @@ export class RuntimeThread {
   dispose(): void {
     this.disposed = true;
     this.stopCurrent?.({ failure: 'crash', error: 'the runtime thread was disposed' }, true);
-    const worker = this.worker;
+    for (const worker of [this.worker, this.standby]) worker?.then((live) => this.kill(live), () => undefined);
     this.worker = undefined;
-    worker?.then((live) => this.kill(live), () => undefined);
+    this.standby = undefined;
+  }
+
+  /** Kills `live` and puts the standby (or a worker booting now) in its place; the next chunk awaits it. */
+  private replaceWorker(live: Live | undefined): void {
+    this.kill(live);
+    this.chunksOnWorker = 0;
+    this.loadedJob = undefined;
+    if (this.disposed) {
+      this.worker = undefined;
+      return;
+    }
+    this.worker = this.standby ?? this.boot();
+    this.standby = undefined;
+    this.worker.catch(() => undefined); // a failed start is reported by the next run
+  }
+
+  /** Boots a standby in the background when there is none; a failed one is dropped and tried again next chunk. */
+  private fillStandby(): void {
+    if (this.disposed || this.standby || this.threadOptions.standby === false) return;
+    const standby = this.boot();
+    this.standby = standby;
+    standby.then(
+      (live) => {
+        // Died while waiting: boot another next time.
+        live.handle.exited?.then(() => {
+          if (this.standby === standby) this.standby = undefined;
+        });
+      },
+      () => {
+        if (this.standby === standby) this.standby = undefined;
+      },
+    );
   }
 
   private attempt(live: Live, job: JobSpec, input: unknown, context: ChunkContext | undefined, release: () => void): Promise<ChunkRun> {
@@ -202,12 +280,7 @@ export class RuntimeThread {
         release();
       };
       const replace = (failure: Pick<Failure, 'failure' | 'error'>) => {
-        this.kill(live);
-        if (!this.disposed) {
-          this.worker = this.boot(); // restart now, so the next chunk does not wait for it
-          this.chunksOnWorker = 0;
-        }
-        this.worker?.catch(() => undefined); // a failed restart is reported by the next run
+        this.replaceWorker(live); // restart now (or take the standby), so the next chunk does not wait for it
         settle(failed(failure));
         done();
       };
@@ -299,7 +372,8 @@ export class RuntimeThread {
       const died = handle.exited?.then((reason) => Promise.reject(new Error(`the runtime worker died while starting: ${reason}`)));
       await Promise.race([live.remote.initialize(this.options ?? {}), ...(died ? [died] : [])]);
       if (this.interruptBuffer) {
-        Atomics.store(this.interruptBuffer, Control.signal, 0); // meant for the worker this one replaces
+        // The signal slot is not cleared here: a standby boots while another worker's chunk may be being stopped.
+        // Each chunk clears a stale signal itself when it starts (attempt()).
         await live.remote.setInterruptBuffer(this.interruptBuffer.buffer as SharedArrayBuffer);
       }
     } catch (err) {

@@ -319,3 +319,59 @@ describe('pausing', () => {
     }
   });
 });
+
+describe('one job per worker', () => {
+  const isolated = new RuntimeThread(spawnNodePythonWorker);
+  beforeAll(() => isolated.start({}));
+  afterAll(() => isolated.dispose());
+  // One script for both sides: input "plant" leaves state behind, any other input reports what it finds.
+  const source = [
+    'import sys, builtins, types',
+    'def main(x):',
+    '    global planted',
+    '    if x == "plant":',
+    '        planted = x',
+    '        builtins.PLANTED = x',
+    '        sys.modules["planted_module"] = types.ModuleType("planted_module")',
+    '        builtins.pow = lambda *args: 999',
+    '    return {"global": "planted" in globals(), "builtin": hasattr(builtins, "PLANTED"),',
+    '            "module": "planted_module" in sys.modules, "pow": pow(2, 3)}',
+  ].join('\n');
+
+  test("a job's globals, sys.modules entries and patched builtins are gone for the next job on the thread", async () => {
+    const a = job(source);
+    expect(await isolated.run(a, 'plant')).toMatchObject({ ok: true, output: { global: true, module: true, pow: 999 } });
+    // The same job's next chunk keeps its worker (warm), and so its own leftovers.
+    expect(await isolated.run(a, 'look')).toMatchObject({ ok: true, output: { global: true, builtin: true, module: true, pow: 999 } });
+    expect(isolated.chunksRun).toBe(2);
+    expect(isolated.loadedJobId).toBe(a.id);
+    const b = job(source);
+    expect(await isolated.run(b, 'look')).toMatchObject({ ok: true, output: { global: false, builtin: false, module: false, pow: 8 } });
+    expect(isolated.loadedJobId).toBe(b.id);
+    expect(isolated.chunksRun).toBe(1);
+  });
+
+  test('a job switch takes the standby worker, booted in the background', async () => {
+    const a = job('def main(x):\n    return x\n');
+    await isolated.run(a, 1);
+    const before = isolated.jobSwitches;
+    // Let the standby finish booting, as it does while a job's chunks run.
+    await new Promise((r) => setTimeout(r, 50));
+    await isolated.run(job('def main(x):\n    return -x\n'), 1);
+    const after = isolated.jobSwitches;
+    expect(after.warm + after.cold).toBe(before.warm + before.cold + 1);
+    expect(after.warm).toBe(before.warm + 1);
+  });
+
+  test('without a standby a job switch still gets a fresh worker', async () => {
+    const cold = new RuntimeThread(spawnNodePythonWorker, { standby: false });
+    await cold.start({});
+    try {
+      await cold.run(job(source), 'plant');
+      expect(await cold.run(job(source), 'look')).toMatchObject({ ok: true, output: { builtin: false, module: false, pow: 8 } });
+      expect(cold.jobSwitches).toEqual({ warm: 0, cold: 1 });
+    } finally {
+      cold.dispose();
+    }
+  });
+});
