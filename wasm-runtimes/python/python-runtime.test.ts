@@ -184,18 +184,17 @@ describe('failures', () => {
   });
 
   test('an endless loop is interrupted at the timeout and the next chunk runs on the same thread', async () => {
-    const started = performance.now();
     const run = await thread.run(job('while True:\n    pass\n', { timeoutMs: 500 }), null);
     expect(run).toMatchObject({ ok: false, failure: 'timeout', error: 'timed out after 500 ms' });
-    expect(performance.now() - started).toBeLessThan(500 + 500);
+    expect(run.durationMs).toBeLessThan(500 + 500); // from the chunk's start: a new job first waits for its worker
     expect(await thread.run(job('def main(x):\n    return x\n'), 'still alive')).toMatchObject({ ok: true, output: 'still alive' });
   });
 
   test('code that ignores the interrupt (a C-level loop) gets its worker replaced', async () => {
-    const started = performance.now();
     const spec = job('import collections, itertools\ncollections.deque(itertools.count(), maxlen=0)\n', { timeoutMs: 300 });
-    expect(await thread.run(spec, null)).toMatchObject({ ok: false, failure: 'timeout', error: 'timed out after 300 ms' });
-    expect(performance.now() - started).toBeLessThan(300 + 2000 + 1000);
+    const run = await thread.run(spec, null);
+    expect(run).toMatchObject({ ok: false, failure: 'timeout', error: 'timed out after 300 ms' });
+    expect(run.durationMs).toBeLessThan(300 + 2000 + 1000);
     expect(await thread.run(job('def main(x):\n    return x\n'), 'fresh worker')).toMatchObject({ ok: true, output: 'fresh worker' });
   });
 
@@ -209,9 +208,9 @@ describe('failures', () => {
   test('interrupt() stops the running chunk at once', async () => {
     const pending = thread.run(job('while True:\n    pass\n', { timeoutMs: 60_000 }), null);
     setTimeout(() => thread.interrupt('job cancelled'), 200);
-    const started = performance.now();
-    expect(await pending).toMatchObject({ ok: false, failure: 'timeout', error: 'job cancelled' });
-    expect(performance.now() - started).toBeLessThan(1500);
+    const run = await pending;
+    expect(run).toMatchObject({ ok: false, failure: 'timeout', error: 'job cancelled' });
+    expect(run.durationMs).toBeLessThan(1500);
     expect(await thread.run(job('def main(x):\n    return x\n'), 'next')).toMatchObject({ ok: true, output: 'next' });
   });
 
