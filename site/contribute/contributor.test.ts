@@ -42,6 +42,8 @@ class FakeCoordinator {
     return credentials;
   }
 
+  /** `loadedJobs` of each lease request (undefined when none was sent). */
+  loadedJobsSent: (string[] | undefined)[] = [];
   blobs = new Map<string, Uint8Array>();
   /** Order of blob uploads and reports, to check attachments go first. */
   calls: string[] = [];
@@ -69,6 +71,7 @@ class FakeCoordinator {
       case 'leases': {
         this.leaseRequests.push(body.max);
         this.specsHeldSent.push(body.haveSpecs);
+        this.loadedJobsSent.push(body.loadedJobs);
         const leases = this.queue.splice(0, body.max);
         const jobs: Record<string, JobSpec> = {};
         for (const { jobId } of leases) {
@@ -230,6 +233,9 @@ describe('Contributor', () => {
     await advance();
     expect(threads.map((t) => t.inputs)).toEqual([[0, 3], [1, 2]]);
     expect(threads.map((t) => t.loadedJobId)).toEqual(['j1', 'j2']);
+    // The lease call told the coordinator which jobs the idle threads had loaded (it prefers them when leasing).
+    expect(coordinator.loadedJobsSent[0]).toBeUndefined();
+    expect(coordinator.loadedJobsSent.at(-1)).toEqual(['j1', 'j2']);
   });
 
   it('reports results that finish together in one batch, well within 250 ms', async () => {

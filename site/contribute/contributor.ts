@@ -389,7 +389,8 @@ export class Contributor {
    * Returns how long to wait before the next request (0: ask again as soon as a thread is idle).
    */
   async leaseOnce(): Promise<number> {
-    const idle = this.idleSlots().length;
+    const idleSlots = this.idleSlots();
+    const idle = idleSlots.length;
     if (idle === 0 || this.state !== 'running' || this.pauseReasons().length > 0) return 0;
     if (this.options.beforeLease && !(this.storagePause && this.storagePause.until > this.now())) {
       const reason = await this.options.beforeLease().catch(() => undefined);
@@ -401,7 +402,9 @@ export class Contributor {
     }
     let response;
     try {
-      response = await this.options.api.lease(idle, [...this.specs.keys()]);
+      // Idle threads with a job loaded ask for more of it: a chunk of another job costs a worker switch.
+      const loaded = idleSlots.flatMap((slot) => (slot.thread.loadedJobId ? [slot.thread.loadedJobId] : []));
+      response = await this.options.api.lease(idle, [...this.specs.keys()], loaded);
       for (const [jobId, spec] of Object.entries(response.jobs)) this.specs.set(jobId, spec);
       // A spec neither sent nor kept (another client shares this identity, or a cache bug) is fetched on its own.
       for (const jobId of new Set(response.leases.map((lease) => lease.jobId))) {

@@ -16,7 +16,8 @@ import type { IdentityStore } from './identity.js';
 /** What the contributor loop needs from the coordinator; the fake in tests implements the HTTP side instead. */
 export interface ContributorApi {
   /** `haveSpecs`: ids of jobs whose spec the caller holds; the answer leaves them out of `jobs`. */
-  lease(max: number, haveSpecs?: string[]): Promise<LeaseResponse>;
+  /** `loadedJobs`: the job each idle thread has loaded, so the coordinator can prefer them (job affinity). */
+  lease(max: number, haveSpecs?: string[], loadedJobs?: string[]): Promise<LeaseResponse>;
   /** One job's spec, for a lease whose spec the caller does not hold. */
   jobSpec(jobId: string): Promise<JobSpec>;
   heartbeat(leases: LeaseRef[]): Promise<HeartbeatResponse>;
@@ -34,8 +35,13 @@ export class ContributorClient implements ContributorApi {
     private readonly agent?: string,
   ) {}
 
-  lease(max: number, haveSpecs: string[] = []): Promise<LeaseResponse> {
-    return this.call<LeaseResponse>('leases', { max, runtimes: ['python', 'onnx'], ...(haveSpecs.length ? { haveSpecs } : {}) });
+  lease(max: number, haveSpecs: string[] = [], loadedJobs: string[] = []): Promise<LeaseResponse> {
+    return this.call<LeaseResponse>('leases', {
+      max,
+      runtimes: ['python', 'onnx'],
+      ...(haveSpecs.length ? { haveSpecs } : {}),
+      ...(loadedJobs.length ? { loadedJobs } : {}),
+    });
   }
 
   jobSpec(jobId: string): Promise<JobSpec> {
