@@ -5,6 +5,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchVerification } from './byzantine.js';
 import { benchDispatch } from './dispatch.js';
+import { benchHotPath } from './hotpath.js';
 import { benchHoard } from './hoard.js';
 
 type Bench = () => Promise<{ markdown: string }>;
@@ -58,6 +59,7 @@ const sections = [
       markdown: `Same harness, SQLite, batch 32, real HTTP, every chunk computed twice and verified (quorum 2): chunks/s counts verified chunks, each needing two results.\n\n${body}`,
     };
   }),
+  await section('Lease hot path with big sources', async () => benchHotPath),
   await section('Verification', async () => benchVerification),
   await section('Lease hoarding', async () => benchHoard),
   await section('Python syntax check at submission', async () => (await import('./syntax-check.js')).benchSyntaxCheck),
