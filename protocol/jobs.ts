@@ -206,6 +206,28 @@ export const JobSubmission = z.discriminatedUnion('runtime', [PythonJobSubmissio
 });
 export type JobSubmission = z.infer<typeof JobSubmission>;
 
+/**
+ * `POST /api/jobs/:id/canaries` body (admin keys only): a known-answer job made from `chunks` of the job's chunks
+ * that agreeing replicas verified. Contributors see an ordinary job; each of its chunks is checked against the
+ * answer already verified, so a contributor who answers wrongly is caught (see docs/verification.md).
+ */
+export const CanaryRequest = z.strictObject({
+  /** How many verified chunks to take, drawn at random (default 20, at most 1000). */
+  chunks: z.number().int().min(1).max(1000).optional(),
+  /** The new job's name; by default the source job's, so the canary looks like any re-run of it. */
+  name: z.string().min(1).max(200).optional(),
+});
+export type CanaryRequest = z.infer<typeof CanaryRequest>;
+
+/** `POST /api/jobs/:id/canaries` answer (201). */
+export interface CanaryJob {
+  job: JobSummary;
+  /** The job whose verified answers it carries. */
+  canaryOf: string;
+  /** Chunk index in the canary job → chunk index in the source job. */
+  sourceChunks: number[];
+}
+
 /** The runtime-specific part of a job: what a worker needs besides the chunk input. */
 export type RuntimeFields =
   | Pick<PythonJobSubmission, 'runtime' | 'source' | 'entry' | 'packages'>

@@ -2,8 +2,10 @@
 import { Hono, type Context } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
 import {
+  CanaryRequest,
   ErrorCode,
   JobSubmission,
+  type CanaryJob,
   type ChunkResult,
   type JobSummary,
 } from '../../../protocol/index.js';
@@ -94,6 +96,60 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
     if (job.status === 'cancelled') config.log(`job ${job.id} cancelled`);
     notices.changed(job.id);
     return c.json(job);
+  });
+
+  // Known-answer chunks (docs/verification.md): an admin turns chunks that agreeing replicas verified into a job of
+  // their own, whose every chunk is checked against that answer with one result. To contributors it is one more job.
+  app.post('/:id/canaries', async (c) => {
+    const principal = requirePrincipal(c);
+    if (!principal.admin) throw new ApiError(ErrorCode.AdminRequired, 'known-answer jobs can catch contributors, so only admins seed them');
+    const id = c.req.param('id');
+    const request = await readJson(c, CanaryRequest);
+    const source = await mustGetJob(id);
+    const fields = await store.getJobSource(id);
+    if (!fields) throw new ApiError(ErrorCode.JobNotFound, id);
+    const wanted = request.chunks ?? 20;
+    // Only answers two or more contributors agreed on: a lone (trusted or known-answer) result is not an answer to
+    // hold others to. Reservoir sampling, so a million-chunk job is read page by page, never held whole.
+    const picked: ChunkResult[] = [];
+    let seen = 0;
+    for (let offset = 0; ; ) {
+      const page = await store.listResults(id, { offset, limit: PAGE });
+      for (const result of page) {
+        if (result.status !== 'ok' || !result.verified || (result.agreeing ?? 0) < 2) continue;
+        seen++;
+        if (picked.length < wanted) picked.push(result);
+        else {
+          const slot = Math.floor(Math.random() * seen);
+          if (slot < wanted) picked[slot] = result;
+        }
+      }
+      if (page.length < PAGE) break;
+      offset = page[page.length - 1].index + 1;
+    }
+    if (picked.length === 0) throw new ApiError(ErrorCode.NoVerifiedChunks, id);
+    picked.sort((a, b) => a.index - b.index);
+    const inputs = await Promise.all(picked.map(async (result) => (await store.getChunk(id, result.index))!.input));
+    const { id: _sourceId, ...runtimeFields } = fields;
+    const job = await store.createJob(
+      {
+        name: request.name ?? source.name,
+        description: source.description,
+        fields: runtimeFields,
+        inputs,
+        timeoutMs: source.timeoutMs,
+        maxAttempts: source.maxAttempts,
+        policy: source.verification,
+        private: true,
+        owner: principal.id,
+        known: picked.map((result, index) => ({ index, output: result.output })),
+      },
+      clock.now(),
+    );
+    config.log(`job ${job.id} "${job.name}" seeded: ${job.total} known-answer chunks from job ${id}`);
+    notices.changed(job.id);
+    const body: CanaryJob = { job, canaryOf: id, sourceChunks: picked.map((result) => result.index) };
+    return c.json(body, 201);
   });
 
   app.get('/:id/results', async (c) => {
