@@ -22,6 +22,7 @@ import { affinitySlots } from '../domain/affinity.js';
 import { isUnreplicated, mayTake, newChunk, reopen, settle, withReport, type Chunk, type Replica } from '../domain/chunk.js';
 import { emptyCounters, moveCounters, settledState } from '../domain/job.js';
 import { networkMayTake, networkSubmitter } from '../domain/network.js';
+import { QUOTA_DAY_MS, QUOTA_NAMES, QuotaExceededError, exceededQuota, noUsage, type Quota, type QuotaUsage } from '../domain/quota.js';
 import {
   defaultTrustPolicy,
   earnsTrust,
@@ -49,7 +50,18 @@ import {
   toSummary,
   type JobRecord,
 } from './shared.js';
-import { defaultSchedulingPolicy, type ApiKey, type JobAccess, type LeaseBatch, type LeaseCall, type NewJob, type SchedulingPolicy, type Store } from './store.js';
+import {
+  defaultSchedulingPolicy,
+  type ApiKey,
+  type BlobHold,
+  type JobAccess,
+  type LeaseBatch,
+  type LeaseCall,
+  type NewJob,
+  type QuotaChange,
+  type SchedulingPolicy,
+  type Store,
+} from './store.js';
 
 /** A replica as stored: which chunk it belongs to, and the lease token that must come back with its result. */
 export interface ReplicaRecord extends Replica {
@@ -107,6 +119,12 @@ export interface Repo {
   apiKeys(): ApiKey[];
   apiKeyByHash(secretHash: string): ApiKey | undefined;
   revokeApiKey(id: string, now: number): void;
+  /** Replaces a key's own quotas (names left out follow the coordinator's default). */
+  saveApiKeyQuota(id: string, quota: Quota): void;
+  /** The owner's stored usage: unfinished jobs, chunks of its jobs created after `since`, bytes of its blobs. */
+  ownerUsage(owner: string, since: number): QuotaUsage;
+  /** Records that `owner` stored the blob `name` first (a blob stored again replaces the record). */
+  insertBlob(name: string, size: number, owner: string, now: number): void;
   contributorTokenHash(contributorId: string): string | undefined;
   trust(contributorId: string, runtime: Runtime): Trust | undefined;
   saveTrust(contributorId: string, runtime: Runtime, trust: Trust): void;
@@ -185,14 +203,71 @@ export class EngineStore implements Store {
       finishSeq: 0,
       ...emptyCounters(chunks.length, chunks.reduce((sum, c) => sum + c.wanted, 0)),
     };
-    // Big jobs are written in slices with a yield between them, so a million-chunk submission does not stall every
-    // other request for seconds. The job row comes last: until it exists nothing can see the chunks.
-    for (let from = 0; from < chunks.length; from += CREATE_SLICE) {
-      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
-      this.repo.transaction(() => this.repo.insertChunks(job.id, from, chunks.slice(from, from + CREATE_SLICE), spec.inputs));
+    // The job's share of its owner's quotas is checked and held before the first write, and the hold ends in the same
+    // tick as the job row is written (from then on the row counts), so concurrent submissions cannot both take the
+    // last slot, even while a big job's slices yield in between.
+    const held: Partial<QuotaUsage> = { jobs: 1, chunksPerDay: chunks.length };
+    const owner = spec.owner;
+    if (owner) {
+      this.repo.transaction(() => {
+        const excess = spec.quota && exceededQuota(spec.quota, this.usageOf(owner, now), held);
+        if (excess) throw new QuotaExceededError(excess);
+        this.addHold(owner, held, 1);
+      });
     }
-    this.repo.transaction(() => this.repo.insertJob(job, spec.fields));
+    try {
+      // Big jobs are written in slices with a yield between them, so a million-chunk submission does not stall every
+      // other request for seconds. The job row comes last: until it exists nothing can see the chunks.
+      for (let from = 0; from < chunks.length; from += CREATE_SLICE) {
+        if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+        this.repo.transaction(() => this.repo.insertChunks(job.id, from, chunks.slice(from, from + CREATE_SLICE), spec.inputs));
+      }
+      this.repo.transaction(() => this.repo.insertJob(job, spec.fields));
+    } finally {
+      if (owner) this.addHold(owner, held, -1);
+    }
     return toSummary(job);
+  }
+
+  /** Usage held by jobs being created and uploads in flight, per owner: counted with the stored usage. */
+  private readonly holds = new Map<string, QuotaUsage>();
+
+  private addHold(owner: string, amount: Partial<QuotaUsage>, sign: 1 | -1): void {
+    const held = this.holds.get(owner) ?? noUsage();
+    for (const name of QUOTA_NAMES) if (Number.isFinite(amount[name])) held[name] += sign * (amount[name] ?? 0);
+    if (QUOTA_NAMES.every((name) => held[name] === 0)) this.holds.delete(owner);
+    else this.holds.set(owner, held);
+  }
+
+  private usageOf(owner: string, now: number): QuotaUsage {
+    const usage = this.repo.ownerUsage(owner, now - QUOTA_DAY_MS);
+    const held = this.holds.get(owner);
+    if (held) for (const name of QUOTA_NAMES) usage[name] += held[name];
+    return usage;
+  }
+
+  async quotaUsage(owner: string, now: number): Promise<QuotaUsage> {
+    return this.repo.transaction(() => this.usageOf(owner, now));
+  }
+
+  async holdBlobBytes(owner: string, limits: Quota, bytes: number | undefined, now: number): Promise<BlobHold> {
+    return this.repo.transaction(() => {
+      const limit = limits.blobBytes;
+      if (limit === undefined) return { owner, bytes: Infinity };
+      const usage = this.usageOf(owner, now);
+      const excess = exceededQuota(limits, usage, { blobBytes: bytes ?? 1 });
+      if (excess) throw new QuotaExceededError(excess);
+      const hold = { owner, bytes: bytes ?? limit - usage.blobBytes };
+      this.addHold(owner, { blobBytes: hold.bytes }, 1);
+      return hold;
+    });
+  }
+
+  async settleBlobHold(hold: BlobHold, stored: { name: string; size: number } | undefined, now: number): Promise<void> {
+    this.repo.transaction(() => {
+      if (stored) this.repo.insertBlob(stored.name, stored.size, hold.owner, now);
+      this.addHold(hold.owner, { blobBytes: hold.bytes }, -1);
+    });
   }
 
   async getJob(jobId: string): Promise<JobSummary | undefined> {
@@ -230,8 +305,9 @@ export class EngineStore implements Store {
     return job && { ...(job.owner ? { owner: job.owner } : {}), private: job.private };
   }
 
-  async createApiKey(info: { name: string; admin: boolean }, now: number): Promise<{ key: ApiKey; secret: string }> {
+  async createApiKey(info: { name: string; admin: boolean; quota?: Quota }, now: number): Promise<{ key: ApiKey; secret: string }> {
     const key: ApiKey = { id: newId('k'), name: info.name, admin: info.admin, createdAt: now };
+    if (info.quota && Object.keys(info.quota).length) key.quota = { ...info.quota };
     const secret = `isk_${newSecret()}`;
     this.repo.transaction(() => this.repo.insertApiKey(key, hashToken(secret)));
     return { key, secret };
@@ -247,6 +323,22 @@ export class EngineStore implements Store {
       if (!key) return undefined;
       this.repo.revokeApiKey(key.id, now);
       return { ...key, revokedAt: now };
+    });
+  }
+
+  async setApiKeyQuota(idOrName: string, change: QuotaChange): Promise<ApiKey | undefined> {
+    return this.repo.transaction(() => {
+      const key = this.repo.apiKeys().find((k) => !k.revokedAt && (k.id === idOrName || k.name === idOrName));
+      if (!key) return undefined;
+      const quota: Quota = { ...key.quota };
+      for (const name of QUOTA_NAMES) {
+        const value = change[name];
+        if (value === null) delete quota[name];
+        else if (value !== undefined) quota[name] = value;
+      }
+      this.repo.saveApiKeyQuota(key.id, quota);
+      const { quota: _, ...rest } = key;
+      return Object.keys(quota).length ? { ...rest, quota } : rest;
     });
   }
 

@@ -2,6 +2,7 @@
 // synchronous inside, so none interleave; a failing operation is not rolled back (SQLite's is).
 import type { Runtime, RuntimeFields } from '../../../protocol/index.js';
 import type { Chunk } from '../domain/chunk.js';
+import { noUsage, type Quota, type QuotaUsage } from '../domain/quota.js';
 import type { Trust } from '../domain/trust.js';
 import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
 import { newSecret, type JobRecord } from './shared.js';
@@ -26,6 +27,7 @@ interface JobRows {
 }
 
 const copy = <T extends object>(value: T): T => ({ ...value });
+const copyKey = (key: ApiKey): ApiKey => (key.quota ? { ...key, quota: { ...key.quota } } : { ...key });
 
 class MemoryRepo implements Repo {
   private readonly rows = new Map<string, JobRows>();
@@ -226,20 +228,44 @@ class MemoryRepo implements Repo {
   private readonly keys = new Map<string, { key: ApiKey; hash: string }>();
 
   insertApiKey(key: ApiKey, secretHash: string): void {
-    this.keys.set(key.id, { key: copy(key), hash: secretHash });
+    this.keys.set(key.id, { key: copyKey(key), hash: secretHash });
   }
 
   apiKeys(): ApiKey[] {
-    return [...this.keys.values()].map(({ key }) => copy(key));
+    return [...this.keys.values()].map(({ key }) => copyKey(key));
   }
 
   apiKeyByHash(secretHash: string): ApiKey | undefined {
-    for (const { key, hash } of this.keys.values()) if (hash === secretHash) return copy(key);
+    for (const { key, hash } of this.keys.values()) if (hash === secretHash) return copyKey(key);
     return undefined;
   }
 
   revokeApiKey(id: string, now: number): void {
     this.keys.get(id)!.key.revokedAt = now;
+  }
+
+  saveApiKeyQuota(id: string, quota: Quota): void {
+    const { key } = this.keys.get(id)!;
+    if (Object.keys(quota).length) key.quota = { ...quota };
+    else delete key.quota;
+  }
+
+  /** Who stored each blob first, and its size. */
+  private readonly blobs = new Map<string, { size: number; owner: string }>();
+
+  insertBlob(name: string, size: number, owner: string): void {
+    this.blobs.set(name, { size, owner });
+  }
+
+  ownerUsage(owner: string, since: number): QuotaUsage {
+    const usage = noUsage();
+    for (const { job } of this.rows.values()) {
+      if (job.owner !== owner) continue;
+      if (job.state === 'active') usage.jobs++;
+      if (job.createdAt > since) usage.chunksPerDay += job.total;
+    }
+    for (const blob of this.blobs.values()) if (blob.owner === owner) usage.blobBytes += blob.size;
+    return usage;
   }
 
   insertContributor(contributorId: string, tokenHash: string): void {

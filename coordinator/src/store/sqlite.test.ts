@@ -55,6 +55,26 @@ describe('SqliteStore durability', () => {
     await second.close();
   });
 
+  it('keeps quota usage and keys\' own quotas across a reopen: a restart frees no slot and forgets no byte', async () => {
+    const file = join(dir, 'quota.db');
+    const first = new SqliteStore({ file });
+    const { secret, key } = await first.createApiKey({ name: 'alice', admin: false, quota: { jobs: 2, chunksPerDay: 10 } }, 1_000);
+    const quota = { jobs: 2, chunksPerDay: 10 };
+    const source = { runtime: 'python' as const, source: 'def main(x): return x' };
+    const done = await first.createJob({ ...newJobFrom({ ...source, inputs: [1, 2, 3] }), owner: key.id, quota }, 1_000);
+    await first.createJob({ ...newJobFrom({ ...source, inputs: [1, 2, 3, 4] }), owner: key.id, quota }, 2_000);
+    await first.cancelJob(done.id, 3_000);
+    await first.settleBlobHold(await first.holdBlobBytes(key.id, { blobBytes: 100 }, 40, 3_000), { name: 'sha256:aa', size: 40 }, 3_000);
+    await first.close();
+
+    const second = new SqliteStore({ file });
+    expect(await second.quotaUsage(key.id, 4_000)).toEqual({ jobs: 1, chunksPerDay: 7, blobBytes: 40 });
+    expect((await second.findApiKey(secret))?.quota).toEqual({ jobs: 2, chunksPerDay: 10 });
+    await expect(second.createJob({ ...newJobFrom({ ...source, inputs: [1, 2, 3, 4] }), owner: key.id, quota }, 4_000)).rejects.toThrow(/chunksPerDay/);
+    await expect(second.holdBlobBytes(key.id, { blobBytes: 100 }, 61, 4_000)).rejects.toThrow(/blobBytes/);
+    await second.close();
+  });
+
   it('drops the chunks of a job whose creation was interrupted before its job row was written', async () => {
     const file = join(dir, 'orphans.db');
     await new SqliteStore({ file }).close();

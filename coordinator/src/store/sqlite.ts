@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Runtime, RuntimeFields } from '../../../protocol/index.js';
 import type { Chunk, ChunkState, Replica } from '../domain/chunk.js';
+import type { Quota, QuotaUsage } from '../domain/quota.js';
 import type { Trust } from '../domain/trust.js';
 import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
 import { newSecret, type JobRecord } from './shared.js';
@@ -44,7 +45,14 @@ const MIGRATIONS: Record<number, string> = {
  * contributors: registered contributors; only a hash of the token is kept.
  * trust:        per contributor and runtime, for adaptive replication and quarantine; validated_at drives decay.
  * api_keys:     submitters' API keys (npm run keys): only a hash of the secret; the id owns the key's jobs.
+ * key_quotas:   a key's own quotas (npm run keys -- set-quota): one column per quota, NULL = the coordinator's
+ *               default, 0 = no limit; no row = every quota at the default.
+ * blobs:        who stored each blob first (the owner charged for its bytes) and its size; the bytes are on disk.
+ *               Blobs stored before this table existed have no row and count against nobody.
  * secrets:      per-coordinator secrets made once and kept across restarts (the key anonymising contributor ids).
+ * Quota usage is read, not counted: unfinished jobs by jobs_active_by_owner, chunks of the last day by
+ * jobs_by_owner (sum of total), blob bytes by blobs_by_owner. key_quotas, blobs and these indexes were added without
+ * a schema version step: they are new tables and indexes, created on open, that older code ignores.
  * Adaptive replication: chunks.known holds a known-answer chunk's answer (never shown); leases.network is the
  * lessee's /24 or /48; leases.decided_alone marks a result accepted alone, re-opened if its contributor is caught.
  */
@@ -89,6 +97,13 @@ CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, admin INTEGER NOT NULL,
   created_at INTEGER NOT NULL, revoked_at INTEGER
 );
+CREATE TABLE IF NOT EXISTS key_quotas (
+  key_id TEXT PRIMARY KEY, jobs INTEGER, chunks_per_day INTEGER, blob_bytes INTEGER
+);
+CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, size INTEGER NOT NULL, owner TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS blobs_by_owner ON blobs(owner, size);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, created_at, total);
+CREATE INDEX IF NOT EXISTS jobs_active_by_owner ON jobs(owner) WHERE state = 'active';
 CREATE TABLE IF NOT EXISTS contributors (
   id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, agent TEXT, created_at INTEGER NOT NULL
 );
@@ -195,8 +210,21 @@ class SqliteRepo implements Repo {
       finishedSince: db.prepare(`SELECT * FROM chunks INDEXED BY chunks_finish_order
         WHERE job_id = ? AND finish_seq IS NOT NULL AND finish_seq > ? ORDER BY finish_seq LIMIT ?`),
       insertApiKey: db.prepare(`INSERT INTO api_keys (id, name, secret_hash, admin, created_at) VALUES (?, ?, ?, ?, ?)`),
-      apiKeys: db.prepare(`SELECT * FROM api_keys ORDER BY created_at, rowid`),
-      apiKeyByHash: db.prepare(`SELECT * FROM api_keys WHERE secret_hash = ?`),
+      apiKeys: db.prepare(`SELECT k.*, q.jobs AS q_jobs, q.chunks_per_day AS q_chunks_per_day, q.blob_bytes AS q_blob_bytes
+        FROM api_keys k LEFT JOIN key_quotas q ON q.key_id = k.id ORDER BY k.created_at, k.rowid`),
+      apiKeyByHash: db.prepare(`SELECT k.*, q.jobs AS q_jobs, q.chunks_per_day AS q_chunks_per_day, q.blob_bytes AS q_blob_bytes
+        FROM api_keys k LEFT JOIN key_quotas q ON q.key_id = k.id WHERE k.secret_hash = ?`),
+      saveKeyQuota: db.prepare(`INSERT INTO key_quotas (key_id, jobs, chunks_per_day, blob_bytes) VALUES (?, ?, ?, ?)
+        ON CONFLICT (key_id) DO UPDATE SET jobs = excluded.jobs, chunks_per_day = excluded.chunks_per_day,
+        blob_bytes = excluded.blob_bytes`),
+      deleteKeyQuota: db.prepare(`DELETE FROM key_quotas WHERE key_id = ?`),
+      // Quota usage of one owner (@owner), chunks counted for jobs created after @since. Returns jobs, chunks, bytes.
+      ownerUsage: db.prepare(`SELECT
+        (SELECT count(*) FROM jobs INDEXED BY jobs_active_by_owner WHERE owner = @owner AND state = 'active') AS jobs,
+        (SELECT COALESCE(SUM(total), 0) FROM jobs INDEXED BY jobs_by_owner WHERE owner = @owner AND created_at > @since) AS chunks,
+        (SELECT COALESCE(SUM(size), 0) FROM blobs INDEXED BY blobs_by_owner WHERE owner = @owner) AS bytes`),
+      insertBlob: db.prepare(`INSERT INTO blobs (name, size, owner, created_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (name) DO UPDATE SET size = excluded.size, owner = excluded.owner, created_at = excluded.created_at`),
       revokeApiKey: db.prepare(`UPDATE api_keys SET revoked_at = ? WHERE id = ?`),
       insertContributor: db.prepare(`INSERT INTO contributors (id, token_hash, agent, created_at) VALUES (?, ?, ?, ?)`),
       contributor: db.prepare(`SELECT token_hash FROM contributors WHERE id = ?`),
@@ -374,6 +402,21 @@ class SqliteRepo implements Repo {
 
   insertApiKey(key: ApiKey, secretHash: string): void {
     this.sql.insertApiKey.run(key.id, key.name, secretHash, key.admin ? 1 : 0, key.createdAt);
+    if (key.quota) this.saveApiKeyQuota(key.id, key.quota);
+  }
+
+  saveApiKeyQuota(id: string, quota: Quota): void {
+    if (!Object.keys(quota).length) this.sql.deleteKeyQuota.run(id);
+    else this.sql.saveKeyQuota.run(id, quota.jobs ?? null, quota.chunksPerDay ?? null, quota.blobBytes ?? null);
+  }
+
+  ownerUsage(owner: string, since: number): QuotaUsage {
+    const row = this.sql.ownerUsage.get({ owner, since }) as { jobs: number; chunks: number; bytes: number };
+    return { jobs: row.jobs, chunksPerDay: row.chunks, blobBytes: row.bytes };
+  }
+
+  insertBlob(name: string, size: number, owner: string, now: number): void {
+    this.sql.insertBlob.run(name, size, owner, now);
   }
 
   apiKeys(): ApiKey[] {
@@ -494,6 +537,11 @@ function toJob(row: Row): JobRecord {
 function toApiKey(row: Row): ApiKey {
   const key: ApiKey = { id: row.id, name: row.name, admin: row.admin === 1, createdAt: row.created_at };
   if (row.revoked_at !== null) key.revokedAt = row.revoked_at;
+  const quota: Quota = {};
+  if (row.q_jobs !== null && row.q_jobs !== undefined) quota.jobs = row.q_jobs;
+  if (row.q_chunks_per_day !== null && row.q_chunks_per_day !== undefined) quota.chunksPerDay = row.q_chunks_per_day;
+  if (row.q_blob_bytes !== null && row.q_blob_bytes !== undefined) quota.blobBytes = row.q_blob_bytes;
+  if (Object.keys(quota).length) key.quota = quota;
   return key;
 }
 

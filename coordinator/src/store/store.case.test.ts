@@ -5,6 +5,7 @@ import type { JobSubmission, ResultReport } from '../../../protocol/index.js';
 import { newJobFrom } from '../domain/policy.js';
 import { runAdaptiveContract } from './adaptive.case.test.js';
 import { runLimitsContract } from './limits.case.test.js';
+import { runQuotaContract } from './quota.case.test.js';
 import type { NewJob, SchedulingPolicy, Store } from './store.js';
 
 export interface StoreContractOptions {
@@ -599,4 +600,5 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
   });
   runAdaptiveContract(name, newStore);
   runLimitsContract(name, newStore);
+  runQuotaContract(name, newStore);
 }

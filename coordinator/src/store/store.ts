@@ -17,6 +17,7 @@ import type {
   RuntimeFields,
   VerificationPolicy,
 } from '../../../protocol/index.js';
+import type { Quota, QuotaName, QuotaUsage } from '../domain/quota.js';
 
 /** Knobs that shape scheduling; fixed for the life of a store. */
 export interface SchedulingPolicy {
@@ -67,6 +68,11 @@ export interface NewJob {
   owner?: string;
   /** Known-answer chunks: answers the coordinator verified earlier, checked against instead of a second replica. */
   known?: { index: number; output: unknown }[];
+  /**
+   * The owner's effective limits (domain/quota.ts `effectiveQuota`): createJob refuses the whole job with
+   * QuotaExceededError when it would pass `jobs` or `chunksPerDay`. Absent: no limit.
+   */
+  quota?: Quota;
 }
 
 export interface LeaseCall {
@@ -95,6 +101,17 @@ export interface ApiKey {
   admin: boolean;
   createdAt: number;
   revokedAt?: number;
+  /** The key's own quotas (0 = no limit); a name left out follows the coordinator's default (`--key-max-*`). */
+  quota?: Quota;
+}
+
+/** A change to a key's own quotas: a number sets it (0 = no limit), null puts it back to the coordinator's default. */
+export type QuotaChange = Partial<Record<QuotaName, number | null>>;
+
+/** Part of an owner's blob quota held for one upload in flight (`holdBlobBytes`); `bytes` is Infinity without a limit. */
+export interface BlobHold {
+  readonly owner: string;
+  readonly bytes: number;
 }
 
 export interface LeaseBatch {
@@ -113,13 +130,29 @@ export interface Store {
   jobAccess(jobId: string): Promise<JobAccess | undefined>;
 
   /** A new API key; `secret` is returned once and only its hash is kept. */
-  createApiKey(info: { name: string; admin: boolean }, now: number): Promise<{ key: ApiKey; secret: string }>;
+  createApiKey(info: { name: string; admin: boolean; quota?: Quota }, now: number): Promise<{ key: ApiKey; secret: string }>;
   /** Every key, revoked ones included, oldest first. */
   listApiKeys(): Promise<ApiKey[]>;
   /** Revokes the key with this id or name; undefined when there is none. */
   revokeApiKey(idOrName: string, now: number): Promise<ApiKey | undefined>;
   /** The live (not revoked) key whose secret this is. */
   findApiKey(secret: string): Promise<ApiKey | undefined>;
+  /** Changes the quotas of the live key with this id or name; undefined when there is none. */
+  setApiKeyQuota(idOrName: string, change: QuotaChange): Promise<ApiKey | undefined>;
+
+  /**
+   * What counts against an owner's quotas now: unfinished jobs, chunks of the jobs it submitted in the 24 hours up to
+   * `now`, bytes of the blobs it stored first; jobs being created and uploads in flight included.
+   */
+  quotaUsage(owner: string, now: number): Promise<QuotaUsage>;
+  /**
+   * Holds `bytes` of the owner's blob quota for an upload (undefined: its size is not known, so all that is left),
+   * so that two uploads at once cannot both take the last bytes. Throws QuotaExceededError when that does not fit
+   * (or, for an unknown size, when nothing is left). End every hold with settleBlobHold.
+   */
+  holdBlobBytes(owner: string, limits: Quota, bytes: number | undefined, now: number): Promise<BlobHold>;
+  /** Ends a hold: a blob the upload stored first is recorded as the owner's; what it did not use is given back. */
+  settleBlobHold(hold: BlobHold, stored: { name: string; size: number } | undefined, now: number): Promise<void>;
 
   /** What a contributor runs the job's chunks with; undefined when unknown. */
   getJobSpec(jobId: string): Promise<JobSpec | undefined>;
