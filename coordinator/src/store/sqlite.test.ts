@@ -88,6 +88,18 @@ describe('SqliteStore durability', () => {
     check.close();
   });
 
+  it('leaves the chunks of a job still being written alone when opened by another process (npm run keys: sweep off)', async () => {
+    const file = join(dir, 'keys-open.db');
+    await new SqliteStore({ file }).close();
+    const raw = new Database(file);
+    raw.prepare(`INSERT INTO chunks (job_id, idx, input, state, wanted) VALUES ('j-writing', 0, '1', 'open', 1)`).run();
+    raw.close();
+    await new SqliteStore({ file, sweep: false }).close();
+    const check = new Database(file);
+    expect(check.prepare(`SELECT COUNT(*) AS n FROM chunks`).get()).toEqual({ n: 1 });
+    check.close();
+  });
+
   it('upgrades a schema 3 database: its jobs keep their owner, source and entry and are not private; keys can be created', async () => {
     const file = join(dir, 'v3.db');
     const first = new SqliteStore({ file });

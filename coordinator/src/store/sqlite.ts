@@ -131,7 +131,7 @@ class SqliteRepo implements Repo {
   /** Inputs read along with chunks during the current operation, so a lease needs no second read. */
   private readonly inputs = new Map<string, string>();
 
-  constructor(file: string) {
+  constructor(file: string, sweep: boolean) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -151,7 +151,9 @@ class SqliteRepo implements Repo {
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     // Chunks of a job whose creation was interrupted (the job row is written last) are unreachable: drop them.
-    this.db.exec(`DELETE FROM chunks WHERE job_id NOT IN (SELECT id FROM jobs)`);
+    // Not when another process (npm run keys) opens the database of a running coordinator: the chunks of a job it is
+    // still writing have no job row yet either.
+    if (sweep) this.db.exec(`DELETE FROM chunks WHERE job_id NOT IN (SELECT id FROM jobs)`);
     const db = this.db;
     this.sql = {
       insertJob: db.prepare(`INSERT INTO jobs (id, seq, name, description, runtime, entry, timeout_ms, max_attempts,
@@ -575,10 +577,15 @@ export interface SqliteStoreOptions {
   file: string;
   policy?: SchedulingPolicy;
   random?: () => number;
+  /**
+   * Drop the chunks of job creations a crash interrupted (default true). False for a tool that opens the database
+   * of a coordinator that may be running (npm run keys), whose creations in progress look the same.
+   */
+  sweep?: boolean;
 }
 
 export class SqliteStore extends EngineStore {
-  constructor({ file, policy = defaultSchedulingPolicy, random }: SqliteStoreOptions) {
-    super(new SqliteRepo(file), { policy, random });
+  constructor({ file, policy = defaultSchedulingPolicy, random, sweep = true }: SqliteStoreOptions) {
+    super(new SqliteRepo(file, sweep), { policy, random });
   }
 }
