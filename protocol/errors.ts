@@ -24,6 +24,7 @@ export const ErrorCode = {
   RateLimited: 'RATE_LIMITED',
   TooManyStreams: 'TOO_MANY_STREAMS',
   BlobAllowanceSpent: 'BLOB_ALLOWANCE_SPENT',
+  QuotaExceeded: 'QUOTA_EXCEEDED',
   CrossSiteRefused: 'CROSS_SITE_REFUSED',
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   Internal: 'INTERNAL',
@@ -54,6 +55,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   TOO_MANY_STREAMS: 429,
   BLOB_ALLOWANCE_SPENT: 429,
+  QUOTA_EXCEEDED: 429,
   CROSS_SITE_REFUSED: 403,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
@@ -82,6 +84,7 @@ const baseMessage: Record<ErrorCode, string> = {
   RATE_LIMITED: 'too many requests from this address; retry after the time in Retry-After',
   TOO_MANY_STREAMS: 'too many open event streams; close one or retry after the time in Retry-After',
   BLOB_ALLOWANCE_SPENT: 'this address has stored its allowance of blob bytes for now; retry after the time in Retry-After',
+  QUOTA_EXCEEDED: 'this submitter has reached a quota (npm run keys -- list shows them; set-quota changes them)',
   CROSS_SITE_REFUSED: 'a request from another site may not act on this coordinator',
   UNSUPPORTED_MEDIA_TYPE: 'the request body has the wrong Content-Type',
   INTERNAL: 'internal error',
@@ -95,6 +98,16 @@ export function errorMessage(code: ErrorCode, detail?: string): string {
 export interface ErrorInfo {
   code: ErrorCode;
   message: string;
+  /** With QUOTA_EXCEEDED: which quota, its limit, the usage before the request and what the request would add. */
+  quota?: QuotaExceededInfo;
+}
+
+export interface QuotaExceededInfo {
+  /** `jobs` (unfinished jobs), `chunksPerDay` (chunks submitted in the last 24 hours) or `blobBytes` (stored). */
+  name: 'jobs' | 'chunksPerDay' | 'blobBytes';
+  limit: number;
+  usage: number;
+  requested: number;
 }
 
 /** Body of every HTTP error response. */

@@ -90,7 +90,7 @@ export function createApp(options: AppOptions) {
     trustProxy: config.trustProxy,
     verify: async (key) => {
       const found = await deps.store.findApiKey(key);
-      return found && { id: found.id, admin: found.admin };
+      return found && { id: found.id, admin: found.admin, ...(found.quota ? { quota: found.quota } : {}) };
     },
   });
   app.use('/api/jobs', submitters);

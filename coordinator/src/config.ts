@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Quota } from './domain/quota.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 
@@ -46,6 +47,11 @@ export interface CoordinatorConfig {
   maxStreamsPerAddress: number;
   /** Job event streams (SSE) the coordinator holds open at once. */
   maxStreams: number;
+  /**
+   * Quotas of every submitter without its own (`npm run keys -- set-quota`): API keys, and in open mode each
+   * submitter network. Admin keys have none unless set. Absent = no limit (--key-max-jobs, …).
+   */
+  keyQuota: Quota;
   log: (line: string) => void;
 }
 
@@ -76,6 +82,7 @@ export function defaultConfig(overrides: Partial<CoordinatorConfig> = {}): Coord
     blobBytesPerHour: 4 * 1024 * 1024 * 1024,
     maxStreamsPerAddress: 16,
     maxStreams: 1_000,
+    keyQuota: {},
     log: () => {},
     ...overrides,
   };
@@ -110,6 +117,12 @@ export const USAGE = `Usage: idle-sense coordinator [options]
   --max-streams N     job event streams the coordinator holds open in all (env MAX_STREAMS, default 1000)
   --blob-mb-per-hour N  new blob bytes (MiB) one client address may store per hour (env BLOB_MB_PER_HOUR,
                       default 4096, 0 = off); past it: 429 BLOB_ALLOWANCE_SPENT with Retry-After
+  --key-max-jobs N    unfinished (queued or running) jobs one submitter may have at once (env KEY_MAX_JOBS)
+  --key-max-chunks-per-day N  chunks one submitter may submit in any 24 hours (env KEY_MAX_CHUNKS_PER_DAY)
+  --key-max-blob-mb N  MiB of blobs one submitter may store in all (env KEY_MAX_BLOB_MB)
+                      These three are the defaults for API keys without their own quota (npm run keys --
+                      set-quota) and, in open mode, for each submitter network; admin keys have none unless set.
+                      0 = no limit (the default). Past one: 429 QUOTA_EXCEEDED naming the quota.
   --trust-proxy       take the client's address from the last X-Forwarded-For entry (env TRUST_PROXY=1);
                       only behind a reverse proxy that sets it, or clients choose their own address
   --quiet             do not log each job and contributor event
@@ -141,6 +154,9 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       'blob-mb-per-hour': { type: 'string' },
       'max-streams-per-address': { type: 'string' },
       'max-streams': { type: 'string' },
+      'key-max-jobs': { type: 'string' },
+      'key-max-chunks-per-day': { type: 'string' },
+      'key-max-blob-mb': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -162,6 +178,18 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
   const auth = values.auth ?? env.AUTH ?? 'open';
   if (auth !== 'open' && auth !== 'keys') throw new Error(`--auth must be open or keys, got "${auth}"`);
   const quiet = values.quiet ?? false;
+  const keyQuota: Quota = {};
+  const whole = (name: string, raw: string | undefined) => {
+    const value = number(name, raw, 0);
+    if (!Number.isInteger(value)) throw new Error(`${name} must be a whole number, got "${raw}"`);
+    return value;
+  };
+  const jobs = whole('--key-max-jobs', values['key-max-jobs'] ?? env.KEY_MAX_JOBS);
+  const chunks = whole('--key-max-chunks-per-day', values['key-max-chunks-per-day'] ?? env.KEY_MAX_CHUNKS_PER_DAY);
+  const blobBytes = Math.round(number('--key-max-blob-mb', values['key-max-blob-mb'] ?? env.KEY_MAX_BLOB_MB, 0) * 1024 * 1024);
+  if (jobs > 0) keyQuota.jobs = jobs;
+  if (chunks > 0) keyQuota.chunksPerDay = chunks;
+  if (blobBytes > 0) keyQuota.blobBytes = blobBytes;
   const spotCheck = number('--spot-check', values['spot-check'] ?? env.SPOT_CHECK, 0.1);
   if (spotCheck > 1) throw new Error(`--spot-check must be between 0 and 1, got "${values['spot-check'] ?? env.SPOT_CHECK}"`);
   const distinct = values['distinct-networks'] ?? env.DISTINCT_NETWORKS ?? 'on';
@@ -188,6 +216,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): Coordina
       maxStreams: Math.max(1, number('--max-streams', values['max-streams'] ?? env.MAX_STREAMS, 1_000)),
       blobBytesPerHour: number('--blob-mb-per-hour', values['blob-mb-per-hour'] ?? env.BLOB_MB_PER_HOUR, 4096) * 1024 * 1024,
       trustProxy: values['trust-proxy'] ?? flag('TRUST_PROXY', env.TRUST_PROXY),
+      keyQuota,
       log: quiet ? () => {} : (line) => console.log(`[${new Date().toISOString()}] ${line}`),
     }),
     help: values.help ?? false,

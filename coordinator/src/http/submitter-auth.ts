@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { ErrorCode } from '../../../protocol/index.js';
 import { networkSubmitter } from '../domain/network.js';
+import { effectiveQuota, type Quota } from '../domain/quota.js';
 import type { JobAccess } from '../store/store.js';
 import { clientNetwork } from './client-network.js';
 import { ApiError } from './errors.js';
@@ -16,6 +17,8 @@ export type AuthMode = 'open' | 'keys';
 export interface Principal {
   id: string;
   admin: boolean;
+  /** The key's own quotas (ApiKey.quota); the coordinator's defaults fill in the rest (principalQuota). */
+  quota?: Quota;
 }
 
 declare module 'hono' {
@@ -67,4 +70,9 @@ export function requireOwner(c: Context, access: JobAccess): Principal {
 /** Throws unless the principal may read the job's source, inputs and results: anyone for a public job. */
 export function requireReader(c: Context, access: JobAccess): void {
   if (access.private) requireOwner(c, access);
+}
+
+/** The limits that apply to a principal: its key's own quotas, else `defaults` (--key-max-*); admin keys: its own only. */
+export function principalQuota(principal: Principal, defaults: Quota): Quota {
+  return effectiveQuota(principal.quota, defaults, principal.admin);
 }

@@ -1,5 +1,6 @@
 // Content-addressed blobs over HTTP: PUT to a name (verified), POST to let the coordinator name it, GET/HEAD with
-// immutable caching. Bodies stream straight to disk under their own size limit (--max-blob-mb).
+// immutable caching. Bodies stream straight to disk under their own size limit (--max-blob-mb), the uploading
+// address's hourly allowance (--blob-mb-per-hour) and the owner's blob quota (--key-max-blob-mb, npm run keys).
 import { Hono, type Context } from 'hono';
 import { Readable } from 'node:stream';
 import { ErrorCode } from '../../../protocol/index.js';
@@ -7,10 +8,11 @@ import { BLOB_NAME, BlobHashMismatchError, BlobTooLargeError, type BlobStore } f
 import { ByteAllowance } from '../http/byte-allowance.js';
 import { clientAddress } from '../http/client-address.js';
 import { ApiError } from '../http/errors.js';
-import { requirePrincipal } from '../http/submitter-auth.js';
+import { principalQuota, requirePrincipal, type Principal } from '../http/submitter-auth.js';
+import { QuotaExceededError } from '../domain/quota.js';
 import type { AppDeps } from '../app.js';
 
-export function blobRoutes({ blobs, config, clock }: AppDeps): Hono {
+export function blobRoutes({ blobs, config, clock, store: quotas }: AppDeps): Hono {
   const app = new Hono();
   const allowance = config.blobBytesPerHour > 0 ? new ByteAllowance(config.blobBytesPerHour) : undefined;
 
@@ -20,21 +22,35 @@ export function blobRoutes({ blobs, config, clock }: AppDeps): Hono {
     throw new ApiError(ErrorCode.BlobAllowanceSpent, `at most ${config.blobBytesPerHour} new bytes per address per hour (flag --blob-mb-per-hour)`);
   };
 
-  const store = async (c: Context, expected?: string) => {
+  const store = async (c: Context, principal: Principal, expected?: string) => {
     const address = clientAddress(c, config.trustProxy);
     const length = c.req.header('content-length');
     const declared = length === undefined ? 1 : Math.min(Number(length), blobs.maxBytes);
     if (allowance && allowance.waitMs(address, declared, clock.now()) > 0) spent(c, address, declared);
+    // A PUT of a blob already stored costs nothing, so the owner's quota is not consulted for it.
+    const quota = expected && (await blobs.stat(expected)) ? {} : principalQuota(principal, config.keyQuota);
+    // The owner's blob quota: the declared size is held (or, without one, all that is left), so two uploads at once
+    // cannot both take the last bytes. Throws QUOTA_EXCEEDED before a byte is read when it cannot fit.
+    const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+    const hold = await quotas.holdBlobBytes(principal.id, quota, size, clock.now());
     // The whole remaining allowance is reserved for this upload; what it did not store is given back after, so two
     // uploads at once from one address cannot each spend the same bytes.
     const reserved = allowance?.reserve(address, clock.now()) ?? blobs.maxBytes;
     let used = 0;
+    let stored: { name: string; size: number } | undefined;
     try {
-      const blob = await blobs.put(c.req.raw.body, expected, reserved);
+      const blob = await blobs.put(c.req.raw.body, expected, Math.min(reserved, hold.bytes));
       // A blob that was already stored costs nothing: the bytes on disk did not grow.
-      if (blob.created) used = blob.size;
+      if (blob.created) {
+        used = blob.size;
+        stored = blob;
+      }
       return blob;
     } catch (err) {
+      if (err instanceof BlobTooLargeError && err.limit === hold.bytes && hold.bytes < reserved) {
+        const usage = await quotas.quotaUsage(principal.id, clock.now());
+        throw new QuotaExceededError({ quota: 'blobBytes', limit: quota.blobBytes!, usage: usage.blobBytes - hold.bytes, requested: err.limit + 1 });
+      }
       if (err instanceof BlobTooLargeError && err.limit < blobs.maxBytes) {
         allowance!.settle(address, reserved, 0, clock.now());
         used = reserved; // settled already
@@ -47,6 +63,7 @@ export function blobRoutes({ blobs, config, clock }: AppDeps): Hono {
       throw err;
     } finally {
       allowance?.settle(address, reserved, used, clock.now());
+      await quotas.settleBlobHold(hold, stored, clock.now());
     }
   };
 
@@ -57,19 +74,19 @@ export function blobRoutes({ blobs, config, clock }: AppDeps): Hono {
   };
 
   app.put('/:name', async (c) => {
-    requirePrincipal(c);
+    const principal = requirePrincipal(c);
     const name = c.req.param('name');
     if (!BLOB_NAME.test(name)) throw new ApiError(ErrorCode.InvalidRequest, 'name: must be sha256:<64 lowercase hex>');
     checkLength(c.req.header('content-length'));
-    const blob = await store(c, name);
+    const blob = await store(c, principal, name);
     if (blob.created) config.log(`blob ${name} stored (${blob.size} bytes)`);
     return c.json({ name: blob.name, size: blob.size }, blob.created ? 201 : 200);
   });
 
   app.post('/', async (c) => {
-    requirePrincipal(c);
+    const principal = requirePrincipal(c);
     checkLength(c.req.header('content-length'));
-    const blob = await store(c);
+    const blob = await store(c, principal);
     if (blob.created) config.log(`blob ${blob.name} stored (${blob.size} bytes)`);
     return c.json({ name: blob.name, size: blob.size }, blob.created ? 201 : 200);
   });

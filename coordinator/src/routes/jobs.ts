@@ -12,10 +12,11 @@ import {
 import { newJobFrom } from '../domain/policy.js';
 import { clientAddress } from '../http/client-address.js';
 import { StreamSlots } from '../http/stream-slots.js';
-import { requireOwner, requirePrincipal, requireReader } from '../http/submitter-auth.js';
+import { principalQuota, requireOwner, requirePrincipal, requireReader } from '../http/submitter-auth.js';
+import { QuotaExceededError, exceededQuota } from '../domain/quota.js';
 import { readJson } from '../http/body.js';
 import { describeSyntaxError, SyntaxCheckUnavailable, type PythonSyntaxChecker } from '../python/syntax-check.js';
-import { ApiError } from '../http/errors.js';
+import { ApiError, quotaError } from '../http/errors.js';
 import { assertOnnxJobFitsModel } from '../onnx/check.js';
 import type { AppDeps } from '../app.js';
 import { assertPythonPackagesAvailable } from '../packages/python-packages.js';
@@ -36,12 +37,20 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
 
   app.post('/', async (c) => {
     // The job belongs to the key that submits it, or in open mode to the network it comes from.
-    const owner = requirePrincipal(c).id;
+    const principal = requirePrincipal(c);
+    const owner = principal.id;
+    const quota = principalQuota(principal, config.keyQuota);
     const body = await readJson(c, JobSubmission);
+    // A submission already over quota is refused before the syntax check spends time on it; createJob checks again,
+    // atomically, and a job refused there is refused whole.
+    const excess = Object.keys(quota).length
+      ? exceededQuota(quota, await store.quotaUsage(owner, clock.now()), { jobs: 1, chunksPerDay: body.inputs.length })
+      : undefined;
+    if (excess) throw quotaError(new QuotaExceededError(excess));
     if (body.runtime === 'onnx') await assertOnnxJobFitsModel(body, blobs);
     assertPythonPackagesAvailable(pythonPackages, body);
     const entry = body.runtime === 'python' ? (body.entry ?? (await assertCompiles(pythonSyntax, body.source))) : null;
-    const job = await store.createJob({ ...newJobFrom(body, { functionMode: entry !== null }), owner }, clock.now());
+    const job = await store.createJob({ ...newJobFrom(body, { functionMode: entry !== null }), owner, quota }, clock.now());
     const { replicas, quorum, adaptive } = job.verification;
     const verification = replicas > 1 || quorum > 1 || adaptive ? `, ${replicas} replicas, quorum ${quorum}${adaptive ? ', adaptive' : ''}` : '';
     config.log(`job ${job.id} "${job.name}" submitted: ${job.total} chunks, runtime ${body.runtime}${verification}`);
