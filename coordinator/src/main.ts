@@ -54,6 +54,13 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   console.log(`  contribute: http://localhost:${info.port}/    submit: http://localhost:${info.port}/submit`);
   console.log(`  state: ${where}`);
   console.log(`  auth: ${config.auth}${config.auth === 'keys' ? ' (submitting needs Authorization: Bearer <key>)' : ''}`);
+  const quota = config.keyQuota;
+  const limits = [
+    quota.jobs && `${quota.jobs} unfinished jobs`,
+    quota.chunksPerDay && `${quota.chunksPerDay} chunks per 24 h`,
+    quota.blobBytes && `${(quota.blobBytes / 1024 / 1024).toFixed(1)} MiB of blobs`,
+  ].filter(Boolean);
+  console.log(`  quotas per ${config.auth === 'keys' ? 'key' : 'submitter network'} without its own: ${limits.length ? limits.join(', ') : 'none'}`);
   if (memoryAdminKey) console.log(`  admin key for this run (memory store: npm run keys cannot reach it): ${memoryAdminKey}`);
 });
 server.on('error', (err: NodeJS.ErrnoException) => {
