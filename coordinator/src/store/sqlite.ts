@@ -50,9 +50,13 @@ const MIGRATIONS: Record<number, string> = {
  * blobs:        who stored each blob first (the owner charged for its bytes) and its size; the bytes are on disk.
  *               Blobs stored before this table existed have no row and count against nobody.
  * secrets:      per-coordinator secrets made once and kept across restarts (the key anonymising contributor ids).
- * Quota usage is read, not counted: unfinished jobs by jobs_active_by_owner, chunks of the last day by
- * jobs_by_owner (sum of total), blob bytes by blobs_by_owner. key_quotas, blobs and these indexes were added without
- * a schema version step: they are new tables and indexes, created on open, that older code ignores.
+ * active_jobs:  unfinished jobs per owner, kept by two triggers on jobs that write only when a job enters or leaves
+ *               'active' (an index on jobs.state would be rewritten by every counter update on the lease path);
+ *               recounted from jobs on open.
+ * Quota usage: unfinished jobs from active_jobs, chunks of the last day by jobs_by_owner (sum of total), blob bytes
+ * by blobs_by_owner. key_quotas, blobs, active_jobs, its triggers and these indexes came without a schema version
+ * step: they are new tables, triggers and indexes, created on open, that older code ignores (and whose counts the
+ * recount on open repairs).
  * Adaptive replication: chunks.known holds a known-answer chunk's answer (never shown); leases.network is the
  * lessee's /24 or /48; leases.decided_alone marks a result accepted alone, re-opened if its contributor is caught.
  */
@@ -103,7 +107,17 @@ CREATE TABLE IF NOT EXISTS key_quotas (
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, size INTEGER NOT NULL, owner TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS blobs_by_owner ON blobs(owner, size);
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, created_at, total);
-CREATE INDEX IF NOT EXISTS jobs_active_by_owner ON jobs(owner) WHERE state = 'active';
+CREATE TABLE IF NOT EXISTS active_jobs (owner TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS active_jobs_on_insert AFTER INSERT ON jobs WHEN NEW.state = 'active' AND NEW.owner IS NOT NULL
+BEGIN
+  INSERT INTO active_jobs (owner, n) VALUES (NEW.owner, 1) ON CONFLICT (owner) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS active_jobs_on_state AFTER UPDATE OF state ON jobs
+  WHEN NEW.owner IS NOT NULL AND (OLD.state = 'active') <> (NEW.state = 'active')
+BEGIN
+  INSERT INTO active_jobs (owner, n) VALUES (NEW.owner, CASE WHEN NEW.state = 'active' THEN 1 ELSE -1 END)
+    ON CONFLICT (owner) DO UPDATE SET n = n + excluded.n;
+END;
 CREATE TABLE IF NOT EXISTS contributors (
   id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, agent TEXT, created_at INTEGER NOT NULL
 );
@@ -154,6 +168,14 @@ class SqliteRepo implements Repo {
     // Not when another process (npm run keys) opens the database of a running coordinator: the chunks of a job it is
     // still writing have no job row yet either.
     if (sweep) this.db.exec(`DELETE FROM chunks WHERE job_id NOT IN (SELECT id FROM jobs)`);
+    // Unfinished jobs per owner are counted by triggers; recounted here so that jobs written before the triggers
+    // existed (or by an older coordinator) count too. Same transaction: a concurrent writer sees old or new counts.
+    if (sweep) {
+      this.db.transaction(() => {
+        this.db.exec(`DELETE FROM active_jobs;
+          INSERT INTO active_jobs (owner, n) SELECT owner, count(*) FROM jobs WHERE state = 'active' AND owner IS NOT NULL GROUP BY owner;`);
+      })();
+    }
     const db = this.db;
     this.sql = {
       insertJob: db.prepare(`INSERT INTO jobs (id, seq, name, description, runtime, entry, timeout_ms, max_attempts,
@@ -222,7 +244,7 @@ class SqliteRepo implements Repo {
       deleteKeyQuota: db.prepare(`DELETE FROM key_quotas WHERE key_id = ?`),
       // Quota usage of one owner (@owner), chunks counted for jobs created after @since. Returns jobs, chunks, bytes.
       ownerUsage: db.prepare(`SELECT
-        (SELECT count(*) FROM jobs INDEXED BY jobs_active_by_owner WHERE owner = @owner AND state = 'active') AS jobs,
+        (SELECT COALESCE(MAX(n), 0) FROM active_jobs WHERE owner = @owner) AS jobs,
         (SELECT COALESCE(SUM(total), 0) FROM jobs INDEXED BY jobs_by_owner WHERE owner = @owner AND created_at > @since) AS chunks,
         (SELECT COALESCE(SUM(size), 0) FROM blobs INDEXED BY blobs_by_owner WHERE owner = @owner) AS bytes`),
       insertBlob: db.prepare(`INSERT INTO blobs (name, size, owner, created_at) VALUES (?, ?, ?, ?)
