@@ -210,7 +210,8 @@ export class EngineStore implements Store {
     const owner = spec.owner;
     if (owner) {
       this.repo.transaction(() => {
-        const excess = spec.quota && exceededQuota(spec.quota, this.usageOf(owner, now), held);
+        const limited = spec.quota && (spec.quota.jobs !== undefined || spec.quota.chunksPerDay !== undefined);
+        const excess = limited ? exceededQuota(spec.quota!, this.usageOf(owner, now), held) : undefined;
         if (excess) throw new QuotaExceededError(excess);
         this.addHold(owner, held, 1);
       });
