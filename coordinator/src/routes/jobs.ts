@@ -151,6 +151,8 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
         policy: source.verification,
         private: true,
         owner: principal.id,
+        // Admin keys only, so no limit unless the key has its own quota; a seeded job counts like any other.
+        quota: principalQuota(principal, config.keyQuota),
         known: picked.map((result, index) => ({ index, output: result.output })),
       },
       clock.now(),
