@@ -360,6 +360,39 @@ describe('GET /api/jobs/:id/events', () => {
   });
 });
 
+describe('GET /api/jobs/:id/events with Last-Event-ID', () => {
+  const parse = (text: string) =>
+    text
+      .trim()
+      .split('\n\n')
+      .map((block) => ({ event: /^event: (.*)$/m.exec(block)?.[1], id: /^id: (.*)$/m.exec(block)?.[1], data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null') }));
+
+  it('numbers chunks events with the finish cursor and resumes after the id sent back', async () => {
+    const { submit, register, call } = setup({ ssePollMs: 20 });
+    const job = (await submit({ inputs: [1, 2, 3] })).json;
+    const c = await register();
+    const leases = (await c.lease(3)).leases;
+    await c.report(leases.slice(0, 2).map((l) => ({ leaseId: l.leaseId, leaseToken: l.leaseToken, status: 'ok', output: l.input })));
+    await c.report([{ leaseId: leases[2].leaseId, leaseToken: leases[2].leaseToken, status: 'ok', output: 3 }]);
+    const all = parse((await call('GET', `/api/jobs/${job.id}/events`)).text);
+    expect(all[0]).toMatchObject({ event: 'chunks', id: '3' });
+    const resumed = parse((await call('GET', `/api/jobs/${job.id}/events`, undefined, { 'Last-Event-ID': '2' })).text);
+    expect(resumed.map((e) => e.event)).toEqual(['chunks', 'progress', 'end']);
+    expect(resumed[0]).toMatchObject({ id: '3' });
+    expect(resumed[0].data.map((r: ChunkResult) => r.output)).toEqual([3]);
+    const caughtUp = parse((await call('GET', `/api/jobs/${job.id}/events`, undefined, { 'Last-Event-ID': '3' })).text);
+    expect(caughtUp.map((e) => e.event)).toEqual(['progress', 'end']);
+  });
+
+  it('refuses a Last-Event-ID that is not a whole number, naming the header', async () => {
+    const { submit, call } = setup();
+    const job = (await submit({ inputs: [1] })).json;
+    const res = await call('GET', `/api/jobs/${job.id}/events`, undefined, { 'Last-Event-ID': 'abc' });
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toContain('Last-Event-ID');
+  });
+});
+
 describe('serving', () => {
   it('answers /healthz and sends cross-origin isolation headers', async () => {
     const { call } = setup();

@@ -117,6 +117,26 @@ describe('--auth keys', () => {
     expect((await call('GET', '/api/jobs', { key: alice })).json).toHaveLength(1);
   });
 
+  it("streams a private job's events and exports its results to its key and admin keys only", async () => {
+    const { submit, call, key } = setup('keys');
+    const [alice, bob, admin] = [await key('alice'), await key('bob'), await key('root', true)];
+    const job = (await submit({ key: alice, private: true })).json;
+    // A cancelled job's stream ends at once (progress, end), so the whole answer can be read.
+    await call('DELETE', `/api/jobs/${job.id}`, { key: alice });
+    for (const [who, holder] of [['alice', alice], ['admin', admin]] as const) {
+      const events = await call('GET', `/api/jobs/${job.id}/events`, { key: holder });
+      expect([who, events.status, events.text]).toEqual([who, 200, expect.stringContaining('event: end')]);
+      const csv = await call('GET', `/api/jobs/${job.id}/results?format=csv&download`, { key: holder });
+      expect([who, csv.status, csv.text]).toEqual([who, 200, 'index,status,output,stdout,error\n']);
+    }
+    for (const [who, holder, status] of [['nobody', undefined, 401], ['bob', bob, 403]] as const) {
+      for (const path of [`/api/jobs/${job.id}/events`, `/api/jobs/${job.id}/results?format=csv&download`, `/api/jobs/${job.id}/results`]) {
+        const res = await call('GET', path, { key: holder });
+        expect([who, path, res.status, res.text]).toEqual([who, path, status, expect.not.stringContaining('index,status')]);
+      }
+    }
+  });
+
   it('keeps public jobs readable without a key', async () => {
     const { submit, call, key } = setup('keys');
     const job = (await submit({ key: await key('alice') })).json;

@@ -200,6 +200,7 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
   app.get('/:id/events', async (c) => {
     await mayRead(c, c.req.param('id'));
     const first = await mustGetJob(c.req.param('id'));
+    const resumeFrom = lastEventId(c);
     const release = streamSlots.acquire(clientAddress(c, config.trustProxy));
     if (!release) {
       // A page retries an EventSource on its own; Retry-After tells other clients when a slot may be free.
@@ -208,7 +209,9 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
     }
     c.header('Cache-Control', 'no-store');
     return streamSSE(c, async (sse) => {
-      let cursor = 0;
+      // A `chunks` event's id is the job's finish cursor after it: a client that reconnects with Last-Event-ID gets
+      // only the chunks that finished since, and a fresh `progress`.
+      let cursor = resumeFrom;
       let last = '';
       let wake: () => void = () => {};
       const stopWatching = [notices.watch(first.id, () => wake()), notices.watch('*', () => wake())];
@@ -219,7 +222,7 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
           if (!job) break;
           const { results, cursor: nextCursor } = await store.finishedSince(job.id, cursor, 500);
           cursor = nextCursor;
-          if (results.length) await sse.writeSSE({ event: 'chunks', data: JSON.stringify(results) });
+          if (results.length) await sse.writeSSE({ event: 'chunks', data: JSON.stringify(results), id: String(cursor) });
           const snapshot = JSON.stringify(job);
           if (snapshot !== last) {
             last = snapshot;
@@ -284,6 +287,16 @@ export function csvField(value: string | number): string {
   let text = String(value);
   if (/^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The finish cursor a reconnecting stream resumes from (`Last-Event-ID`, as a client sends it back); 0 without one. */
+function lastEventId(c: Context): number {
+  const header = c.req.header('last-event-id')?.trim();
+  if (header === undefined || header === '') return 0;
+  if (!/^\d{1,15}$/.test(header)) {
+    throw new ApiError(ErrorCode.InvalidRequest, 'Last-Event-ID: must be the id of an event this stream sent (a whole number)');
+  }
+  return Number(header);
 }
 
 function intParam(c: Context, name: string, fallback: number, min: number, max: number): number {
