@@ -1,8 +1,11 @@
 // The job page (`/jobs/:id`): status, progress, throughput and ETA, verification, results with each chunk's details
-// (every result it received), the job's error, downloads and Cancel, kept live over SSE (or polling).
-import type { JobSummary } from '../../protocol/index.js';
-import { errorText, jobsApi } from '../shared/api.js';
-import { byId, setText } from '../shared/dom.js';
+// (every result it received), the job's error, downloads and Cancel, kept live over SSE (or polling). With --auth keys
+// a private job is shown only with its owner's key (or an admin key), asked for once and kept in the browser.
+import { ErrorCode, type JobSummary } from '../../protocol/index.js';
+import { onApiKeyChange, rememberApiKey, storedApiKey } from '../shared/api-key.js';
+import { ApiError, errorFromResponse, errorText, jobsApi, keyedFetch } from '../shared/api.js';
+import { byId, h, setText } from '../shared/dom.js';
+import { askForApiKey, mountApiKeyControl } from '../shared/key-form.js';
 import { formatAgo, formatCount, formatDuration, formatRate, plural } from '../shared/format.js';
 import { ChunkDetailView } from './chunk-detail.js';
 import { watchJob } from './live.js';
@@ -19,6 +22,41 @@ let job: JobSummary | undefined;
 function showPageError(message: string | undefined): void {
   pageError.hidden = message === undefined;
   setText(pageError, message ?? '');
+}
+
+/** The page's error for a job it could not load; for a refused key, with a button that asks for another one. */
+function showRefusal(error: unknown): void {
+  showPageError(errorText(error));
+  if (!(error instanceof ApiError) || (error.code !== ErrorCode.ApiKeyRequired && error.code !== ErrorCode.NotJobOwner)) return;
+  const retry = h('button', { type: 'button', class: 'button button-small', 'data-testid': 'enter-key' }, 'Enter a key');
+  retry.addEventListener('click', async () => {
+    const key = await askForApiKey({ status: error.status === 403 ? 403 : 401, keySent: storedApiKey() !== null });
+    if (!key) return;
+    rememberApiKey(key);
+    location.reload();
+  });
+  pageError.append(' ', retry);
+}
+
+/** Downloads `link`'s results with the stored key (keyedFetch asks for one if needed) and saves them from a Blob. */
+async function saveWithKey(link: HTMLAnchorElement): Promise<void> {
+  link.setAttribute('aria-busy', 'true');
+  try {
+    const response = await keyedFetch(link.href);
+    if (!response.ok) throw errorFromResponse(response.status, await response.text().catch(() => ''));
+    const url = URL.createObjectURL(await response.blob());
+    const save = h('a', { href: url, download: link.download, hidden: true });
+    document.body.append(save);
+    save.click();
+    save.remove();
+    // The download has its own copy once it starts; the Blob can go soon after.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    showPageError(undefined);
+  } catch (error) {
+    showPageError(`Could not download the results: ${errorText(error)}`);
+  } finally {
+    link.removeAttribute('aria-busy');
+  }
 }
 
 function render(): void {
@@ -119,6 +157,18 @@ async function main(): Promise<void> {
     showPageError('No job id in the address. Open a job from the jobs list.');
     return;
   }
+  mountApiKeyControl();
+  try {
+    update(await jobsApi.get(id));
+  } catch (error) {
+    showRefusal(error);
+    return;
+  }
+  // Forgetting the key must not leave a private job on screen: reload, and the coordinator refuses it again.
+  onApiKeyChange((key) => {
+    if (!key && job?.private) location.reload();
+  });
+
   for (const [elementId, format, extension] of [
     ['download-ndjson', undefined, 'ndjson'],
     ['download-json', 'json', 'json'],
@@ -127,13 +177,12 @@ async function main(): Promise<void> {
     const link = byId<HTMLAnchorElement>(elementId);
     link.href = jobsApi.resultsUrl(id, format);
     link.download = `job-${id}-results.${extension}`;
-  }
-
-  try {
-    update(await jobsApi.get(id));
-  } catch (error) {
-    showPageError(errorText(error));
-    return;
+    // A plain link cannot carry the key: a private job's results are fetched with it and saved from a Blob.
+    link.addEventListener('click', (event) => {
+      if (!job?.private) return;
+      event.preventDefault();
+      void saveWithKey(link);
+    });
   }
 
   results = new ResultsTable(id, job!.verification, {

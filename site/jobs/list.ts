@@ -3,6 +3,8 @@ import type { JobSummary } from '../../protocol/index.js';
 import { errorText, jobsApi } from '../shared/api.js';
 import { byId, h, setText } from '../shared/dom.js';
 import { formatAgo } from '../shared/format.js';
+import { onApiKeyChange } from '../shared/api-key.js';
+import { mountApiKeyControl } from '../shared/key-form.js';
 import { progressBar } from './progress-bar.js';
 import { finishedCount } from './progress.js';
 import { isReplicated } from './verification.js';
@@ -52,7 +54,13 @@ async function refresh(): Promise<void> {
 
 document.addEventListener('visibilitychange', () => {
   // Catch up at once when the tab comes back instead of waiting for a slow background timer.
-  if (!document.hidden) void refresh();
+  if (!document.hidden) // Private jobs are listed only with their owner's key: list again as soon as the key changes.
+mountApiKeyControl();
+onApiKeyChange(() => void refresh());
+void refresh();
 });
 
+// Private jobs are listed only with their owner's key: list again as soon as the key changes.
+mountApiKeyControl();
+onApiKeyChange(() => void refresh());
 void refresh();

@@ -1,5 +1,7 @@
 // The site's one way to call the coordinator: JSON in, JSON out, and `{ error: { code, message } }` turned into ApiError.
-import type { ChunkDetail, ChunkResult, ErrorBody, JobSource, JobSubmission, JobSummary } from '../../protocol/index.js';
+import { ErrorCode, type ChunkDetail, type ChunkResult, type ErrorBody, type JobSource, type JobSubmission, type JobSummary } from '../../protocol/index.js';
+import { forgetApiKey, rememberApiKey, storedApiKey } from './api-key.js';
+import { askForApiKey, type KeyRefusal } from './key-form.js';
 
 /** A failed API call. `status` 0 means the coordinator could not be reached at all. */
 export class ApiError extends Error {
@@ -50,7 +52,8 @@ export async function requestJson<T>(
   }
 }
 
-function errorFromResponse(status: number, text: string): ApiError {
+/** The ApiError for a non-2xx answer: its `{ error: { code, message } }`, or a generic message. */
+export function errorFromResponse(status: number, text: string): ApiError {
   try {
     const body = JSON.parse(text) as Partial<ErrorBody>;
     if (body.error && typeof body.error.message === 'string') return new ApiError(status, body.error.code ?? 'UNKNOWN', body.error.message);
@@ -66,37 +69,58 @@ export function errorText(error: unknown): string {
   return String(error);
 }
 
-/** Where the pages keep the submitter's API key (`--auth keys`), so it is asked for once per browser. */
-const KEY_STORAGE = 'idle-sense:api-key';
-
-/** The API key the pages keep, if any (for requests that cannot go through keyedFetch, like an upload with progress). */
-export const storedApiKey = (): string | null => localStorage.getItem(KEY_STORAGE);
-
-/** Forgets the stored API key; the next call that needs one asks again. */
-export function forgetApiKey(): void {
-  localStorage.removeItem(KEY_STORAGE);
-}
+export { forgetApiKey, storedApiKey } from './api-key.js';
 
 /**
- * fetch that sends the stored API key as a Bearer token and, when the coordinator answers 401 API_KEY_REQUIRED, asks
- * the user for a key once, keeps it and retries. In open mode no call is ever refused that way, so nothing is asked.
+ * What a refused answer means for the key: 401 API_KEY_REQUIRED (no key, or one the coordinator does not know) or
+ * 403 NOT_JOB_OWNER (a live key that is not the job's owner's); undefined for any other answer.
  */
-export const keyedFetch: FetchLike = async (input, init = {}) => {
-  const send = (key: string | null) =>
-    fetch(input, key ? { ...init, headers: { ...(init.headers as Record<string, string> | undefined), Authorization: `Bearer ${key}` } } : init);
-  const stored = localStorage.getItem(KEY_STORAGE);
-  const response = await send(stored);
-  if (response.status !== 401) return response;
+async function keyRefusal(response: Response, keySent: boolean): Promise<KeyRefusal | undefined> {
+  if (response.status !== 401 && response.status !== 403) return undefined;
   const code = await response
     .clone()
     .json()
     .then((body: Partial<ErrorBody>) => body.error?.code)
     .catch(() => undefined);
-  if (code !== 'API_KEY_REQUIRED') return response;
-  const entered = window.prompt(stored ? 'That API key was refused. Enter another key:' : 'This coordinator needs an API key (npm run keys -- create NAME). Key:');
-  if (!entered?.trim()) return response;
-  localStorage.setItem(KEY_STORAGE, entered.trim());
-  return send(entered.trim());
+  if (response.status === 401 && code === ErrorCode.ApiKeyRequired) return { status: 401, keySent };
+  if (response.status === 403 && code === ErrorCode.NotJobOwner) return { status: 403, keySent };
+  return undefined;
+}
+
+/**
+ * fetch that sends the stored API key as a Bearer token. When the coordinator refuses the request for its key (401
+ * API_KEY_REQUIRED, 403 NOT_JOB_OWNER) it shows the key form, retries with the key entered and keeps that key once
+ * the coordinator accepts it; Cancel returns the refusal. A stored key answered 401 is unknown or revoked: it is
+ * dropped, so public reads work without it. In open mode nothing is refused that way, so nothing is asked.
+ */
+export const keyedFetch: FetchLike = async (input, init = {}) => {
+  const send = (key: string | null) =>
+    fetch(input, key ? { ...init, headers: { ...(init.headers as Record<string, string> | undefined), Authorization: `Bearer ${key}` } } : init);
+  let stored = storedApiKey();
+  let key = stored;
+  let typed = false;
+  let response = await send(key);
+  for (;;) {
+    const refusal = await keyRefusal(response, key !== null);
+    if (!refusal) {
+      if (typed && key) rememberApiKey(key);
+      return response;
+    }
+    if (refusal.status === 401 && !typed && key !== null && key === storedApiKey()) forgetApiKey();
+    const now = storedApiKey();
+    if (now !== null && now !== stored) {
+      // Another request was given a key meanwhile: try that one before asking.
+      key = stored = now;
+      typed = false;
+    } else {
+      const entered = await askForApiKey(refusal);
+      if (entered === null) return response;
+      key = entered;
+      typed = true;
+      stored = storedApiKey();
+    }
+    response = await send(key);
+  }
 };
 
 const jobPath = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;

@@ -4,6 +4,7 @@ import { examples } from '../../examples/catalog.js';
 import { describeIssues, JobSubmission } from '../../protocol/index.js';
 import { errorText, jobsApi } from '../shared/api.js';
 import { byId, h, setText } from '../shared/dom.js';
+import { mountApiKeyControl } from '../shared/key-form.js';
 import { plural } from '../shared/format.js';
 import { enableCodeEditing } from './editor.js';
 import { formatInputs, parseInputs, type ParsedInputs } from './inputs.js';
@@ -31,6 +32,7 @@ const adaptiveInput = byId<HTMLInputElement>('adaptive-input');
 const maxResultsInput = byId<HTMLInputElement>('max-results-input');
 const maxErrorsInput = byId<HTMLInputElement>('max-errors-input');
 const onnxRadio = byId<HTMLInputElement>('runtime-onnx');
+const privateInput = byId<HTMLInputElement>('private-input');
 
 // --- Runtime ---------------------------------------------------------------------------------------------------------
 
@@ -198,6 +200,7 @@ async function buildSubmission(): Promise<{ ok: true; body: JobSubmission } | { 
     ...(description ? { description } : {}),
     ...(timeoutInput.value.trim() !== '' ? { timeoutMs: Math.round(seconds * 1000) } : {}),
     ...verification.fields,
+    ...(privateInput.checked ? { private: true } : {}),
   };
   // The coordinator validates with the same schema; checking here gives the same message without a round trip.
   const checked = JobSubmission.safeParse(candidate);
@@ -234,6 +237,7 @@ form.addEventListener('submit', async (event) => {
   }
 });
 
+mountApiKeyControl();
 updateInputsCount();
 updateVerificationHints();
 showRuntime();
