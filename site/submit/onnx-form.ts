@@ -1,9 +1,11 @@
 // The ONNX part of the submit page: a dropped (or chosen) .onnx model is read here to show its inputs and outputs,
 // hashed with SHA-256 and uploaded as a content-addressed blob with progress; chunk inputs come from JSON or from .npy
 // files split into batches; outputs and execution providers are optional. `fields()` gives the job's ONNX fields.
-import type { ExecutionProvider, OnnxChunkInput } from '../../protocol/index.js';
+import { ErrorCode, type ErrorBody, type ExecutionProvider, type OnnxChunkInput } from '../../protocol/index.js';
 import { bytesSource, readModelInfo, type ModelInfo } from '../../coordinator/src/onnx/model-proto.js';
-import { blobUrl, storedApiKey } from '../shared/api.js';
+import { forgetApiKey, rememberApiKey, storedApiKey } from '../shared/api-key.js';
+import { blobUrl } from '../shared/api.js';
+import { askForApiKey } from '../shared/key-form.js';
 import { byId, h, setText } from '../shared/dom.js';
 import { formatBytes, plural } from '../shared/format.js';
 import { parseNpy, type NpyArray } from './npy.js';
@@ -25,22 +27,44 @@ async function blobName(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return `sha256:${Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-/** PUT /api/blobs/<name> with upload progress (fetch cannot report it; XMLHttpRequest can). */
-function uploadBlob(name: string, body: Blob, onProgress: (fraction: number) => void): Promise<void> {
+/**
+ * PUT /api/blobs/<name> with upload progress (fetch cannot report it; XMLHttpRequest can), with the stored API key.
+ * When the coordinator wants a key (401 API_KEY_REQUIRED), the key form asks for one and the upload starts again;
+ * the key is kept once an upload with it succeeds.
+ */
+async function uploadBlob(name: string, body: Blob, onProgress: (fraction: number) => void): Promise<void> {
+  let key = storedApiKey();
+  let typed = false;
+  for (;;) {
+    const refusal = await uploadOnce(name, body, onProgress, key);
+    if (!refusal) {
+      if (typed && key) rememberApiKey(key);
+      return;
+    }
+    if (!typed && key !== null) forgetApiKey(); // a stored key answered 401 is unknown or revoked
+    const entered = await askForApiKey({ status: 401, keySent: key !== null });
+    if (!entered) throw new Error('uploading the model failed: this coordinator needs an API key');
+    [key, typed] = [entered, true];
+  }
+}
+
+/** One upload; resolves 'key' when the coordinator refused it for its key, undefined once the blob is stored. */
+function uploadOnce(name: string, body: Blob, onProgress: (fraction: number) => void, key: string | null): Promise<'key' | undefined> {
   return new Promise((resolve, reject) => {
     const request = new XMLHttpRequest();
     request.open('PUT', blobUrl(name));
     request.setRequestHeader('Content-Type', 'application/octet-stream');
-    const key = storedApiKey();
     if (key) request.setRequestHeader('Authorization', `Bearer ${key}`);
     request.upload.addEventListener('progress', (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     });
     request.addEventListener('load', () => {
-      if (request.status < 300) return resolve();
+      if (request.status < 300) return resolve(undefined);
       let message = `HTTP ${request.status}`;
       try {
-        message = (JSON.parse(request.responseText) as { error: { message: string } }).error.message;
+        const error = (JSON.parse(request.responseText) as ErrorBody).error;
+        if (request.status === 401 && error.code === ErrorCode.ApiKeyRequired) return resolve('key');
+        message = error.message;
       } catch {
         // keep the status
       }
