@@ -182,7 +182,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       const detail = await person.call<ChunkDetail>('GET', `/api/jobs/${lease.jobId}/chunks/${lease.chunkIndex}`);
       const others = detail.results.filter((r) => r.leaseId !== lease.leaseId);
       const output = detail.result?.status === 'ok' ? detail.result.output : others.find((r) => r.state === 'ok')?.output;
-      return { observed: lease.attempt > 1 || others.length > 0, output };
+      return { observed: others.length > 0, output };
     };
     const answer = async (person: Person, lease: Lease): Promise<unknown> => {
       const x = lease.input as number;

@@ -51,7 +51,10 @@ export type JobSpec = {
   timeoutMs: number;
 } & RuntimeFields;
 
-/** One leased chunk. `leaseToken` is the secret that must accompany the result. */
+/**
+ * One leased chunk. `leaseToken` is the secret that must accompany the result. Nothing in it tells whether the chunk
+ * has other replicas (there is no attempt number): a second contributor could otherwise learn that it checks a first.
+ */
 export interface Lease {
   leaseId: string;
   leaseToken: string;
@@ -60,8 +63,6 @@ export interface Lease {
   input: unknown;
   /** ISO time after which the lease is void unless extended by a heartbeat. */
   deadline: string;
-  /** 1 for the first attempt at this chunk. */
-  attempt: number;
 }
 
 export interface LeaseResponse {

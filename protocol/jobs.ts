@@ -241,7 +241,9 @@ export interface ChunkCounts {
   total: number;
   completed: number;
   failed: number;
+  /** Chunks started (a replica issued) and not settled, whether a replica computes them now or they await another. */
   running: number;
+  /** Chunks no replica was issued for yet. */
   queued: number;
 }
 

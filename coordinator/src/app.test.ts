@@ -271,7 +271,7 @@ describe('contributor protocol over HTTP', () => {
     const message = 'SyntaxError: forged';
     await c.report([{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'error', failure: 'syntax', error: message }]);
     const summary = (await call('GET', `/api/jobs/${job.id}`)).json;
-    expect(summary).toMatchObject({ status: 'running', failed: 1, queued: 2 });
+    expect(summary).toMatchObject({ status: 'running', failed: 1, queued: 2, running: 0 });
     expect(summary.error).toBeUndefined();
   });
 });
@@ -305,6 +305,42 @@ describe('verification over HTTP', () => {
     const seen = [detail.text, (await call('GET', `/api/jobs/${job.id}`)).text, (await call('GET', `/api/jobs/${job.id}/results`)).text, (await call('GET', '/api/jobs')).text];
     for (const text of seen) expect(text).not.toMatch(/first answer|printed/);
     expect((await call('GET', `/api/jobs/${job.id}`)).json).toMatchObject({ resultsIssued: 0, valid: 0, inconclusive: 0 });
+  });
+
+  it('a second replica\'s lease looks like a first one: same fields, no attempt number', async () => {
+    const { submit, register } = setup();
+    await submit({ inputs: [3], replicas: 2 });
+    const [first] = (await (await register()).lease(1)).leases;
+    const [second] = (await (await register()).lease(1)).leases;
+    expect(second.chunkIndex).toBe(first.chunkIndex);
+    const fields = ['chunkIndex', 'deadline', 'input', 'jobId', 'leaseId', 'leaseToken'];
+    expect(Object.keys(first).sort()).toEqual(fields);
+    expect(Object.keys(second).sort()).toEqual(fields);
+    expect({ ...second, leaseId: '', leaseToken: '' }).toEqual({ ...first, leaseId: '', leaseToken: '' });
+  });
+
+  it("a job's counts do not move when a sibling replica is issued, or when a result leaves its chunk open", async () => {
+    const { submit, register, call } = setup();
+    const job = (await submit({ inputs: [3], replicas: 2 })).json;
+    const counts = async () => {
+      const { running, queued, completed, failed, verified, resultsIssued, valid, invalid, inconclusive, status } = (await call('GET', `/api/jobs/${job.id}`)).json;
+      return { running, queued, completed, failed, verified, resultsIssued, valid, invalid, inconclusive, status };
+    };
+    const first = await register();
+    const [lease] = (await first.lease(1)).leases;
+    const afterLease = await counts();
+    expect(afterLease).toMatchObject({ running: 1, queued: 0, status: 'running' });
+    // The first contributor reports: whether a sibling is running now or not, nothing it can read changes.
+    const [outcome] = (await first.report([{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'ok', output: 6 }])).json.results;
+    expect(outcome).toEqual({ leaseId: lease.leaseId, outcome: 'accepted' });
+    expect(await counts()).toEqual(afterLease);
+    // The sibling is issued later: still nothing moves until the chunk settles.
+    const second = await register();
+    const [sibling] = (await second.lease(1)).leases;
+    expect(sibling.chunkIndex).toBe(lease.chunkIndex);
+    expect(await counts()).toEqual(afterLease);
+    await second.report([{ leaseId: sibling.leaseId, leaseToken: sibling.leaseToken, status: 'ok', output: 6 }]);
+    expect(await counts()).toMatchObject({ running: 0, completed: 1, verified: 1, resultsIssued: 2, valid: 2, status: 'completed' });
   });
 
   it('shows verified results, agreeing counts and a chunk detail view', async () => {

@@ -32,7 +32,7 @@ class FakeCoordinator {
   addChunks(count: number, jobId = JOB.id): void {
     for (let i = 0; i < count; i++) {
       const n = this.nextLease++;
-      this.queue.push({ leaseId: `l${n}`, leaseToken: `lt${n}`, jobId, chunkIndex: n, input: n, deadline: '', attempt: 1 });
+      this.queue.push({ leaseId: `l${n}`, leaseToken: `lt${n}`, jobId, chunkIndex: n, input: n, deadline: '' });
     }
   }
 
@@ -508,7 +508,7 @@ describe('Contributor job specs', () => {
 });
 
 describe('toReport', () => {
-  const lease: Lease = { leaseId: 'l', leaseToken: 't', jobId: 'j', chunkIndex: 0, input: 1, deadline: '', attempt: 1 };
+  const lease: Lease = { leaseId: 'l', leaseToken: 't', jobId: 'j', chunkIndex: 0, input: 1, deadline: '' };
 
   it('carries the failure kind of a failed run so the coordinator can decide on retries', () => {
     const report = toReport(lease, { ok: false, failure: 'syntax', error: 'SyntaxError: invalid syntax', stdout: '', stderr: 'warn', durationMs: 3 });

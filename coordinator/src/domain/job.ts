@@ -28,11 +28,15 @@ export function publicStatus(state: StoredJobState, counts: ChunkCounts): JobSta
   return started === 0 ? 'queued' : 'running';
 }
 
-/** The progress counter a chunk counts under. */
-export function chunkCounter(chunk: Pick<Chunk, 'state' | 'running'>): keyof ChunkCounts {
+/**
+ * The progress counter a chunk counts under: `queued` until its first replica is issued, then `running` until it
+ * settles. Whether a replica computes it right now is deliberately not counted: the count would move when a sibling
+ * replica is issued or ends, and tell a contributor (anyone may read a public job's counts) whether its chunk has one.
+ */
+export function chunkCounter(chunk: Pick<Chunk, 'state' | 'issued'>): keyof ChunkCounts {
   if (chunk.state === 'ok') return 'completed';
   if (chunk.state === 'error') return 'failed';
-  return chunk.running > 0 ? 'running' : 'queued';
+  return chunk.issued > 0 ? 'running' : 'queued';
 }
 
 /** Moves a job's counters (in place) from one version of a chunk and its replicas to the next. */

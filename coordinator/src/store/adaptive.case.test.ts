@@ -139,7 +139,7 @@ export function runAdaptiveContract(name: string, newStore: NewStore): void {
       await store.reportResults(cheat, [ok(caught, 'lie')], T0 + 21);
       expect(await store.getJob(probe.id)).toMatchObject({ status: 'completed', invalid: 1 });
       // Every lone decision is un-accepted: the job runs again, its results are withdrawn until re-verified.
-      expect(await store.getJob(fooled.id)).toMatchObject({ status: 'queued', completed: 0, verified: 0, queued: 4 });
+      expect(await store.getJob(fooled.id)).toMatchObject({ status: 'running', completed: 0, verified: 0, running: 4 });
       expect(await store.listResults(fooled.id, { offset: 0, limit: 10 })).toEqual([]);
       expect((await store.finishedSince(fooled.id, 0, 10)).results).toEqual([]);
       for (const [c, network] of [[honest, NET.b], [other, NET.c]] as const) {

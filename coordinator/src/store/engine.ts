@@ -431,7 +431,6 @@ export class EngineStore implements Store {
             chunkIndex: chunk.index,
             input: this.repo.input(job.id, chunk.index),
             deadline: new Date(replica.deadline).toISOString(),
-            attempt: replica.attempt,
           });
         }
         job.lastServed = ++served;

@@ -128,6 +128,41 @@ describe('SqliteStore durability', () => {
     await store.close();
   });
 
+  it('two stores on one file agree: jobs, counters and cancellation made by one are seen by the other', async () => {
+    const file = join(dir, 'shared.db');
+    const a = new SqliteStore({ file });
+    const b = new SqliteStore({ file });
+    const c = await b.registerContributor({}, 1);
+    // b learns the job's settings first, then a moves its counters and ends it: b must follow.
+    const j = await a.createJob(newJobFrom({ runtime: 'python', source: 'def main(x): return x', inputs: [1, 2, 3] }), 1);
+    const [lease] = (await b.leaseChunks(c.contributorId, { max: 1, runtimes: ['python'] }, 2)).leases;
+    expect(await a.getJob(j.id)).toMatchObject({ running: 1, queued: 2 });
+    await a.reportResults(c.contributorId, [{ leaseId: lease.leaseId, leaseToken: lease.leaseToken, status: 'ok', output: 1 }], 3);
+    expect(await b.getJob(j.id)).toMatchObject({ completed: 1, running: 0, queued: 2 });
+    await a.cancelJob(j.id, 4);
+    expect((await b.leaseChunks(c.contributorId, { max: 3, runtimes: ['python'] }, 5)).leases).toEqual([]);
+    expect(await b.getJob(j.id)).toMatchObject({ status: 'cancelled' });
+    await a.close();
+    await b.close();
+  });
+
+  it('upgrades a schema 5 database: running counts every chunk started and not settled', async () => {
+    const file = join(dir, 'v5.db');
+    const first = new SqliteStore({ file });
+    const j = await first.createJob(newJobFrom({ runtime: 'python', source: 'def main(x): return x', inputs: [1, 2, 3] }), 1);
+    const { contributorId } = await first.registerContributor({}, 1);
+    const [lease] = (await first.leaseChunks(contributorId, { max: 1, runtimes: ['python'] }, 1)).leases;
+    await first.expireLeases(new Date(lease.deadline).getTime() + 1);
+    await first.close();
+    const raw = new Database(file);
+    // Schema 5 counted a chunk whose replica expired as queued.
+    raw.exec(`UPDATE jobs SET running = 0, queued = 3; PRAGMA user_version = 5;`);
+    raw.close();
+    const store = new SqliteStore({ file });
+    expect(await store.getJob(j.id)).toMatchObject({ running: 1, queued: 2, status: 'running' });
+    await store.close();
+  });
+
   it('refuses a database written with another schema version, saying what to do', () => {
     const file = join(dir, 'old.db');
     const raw = new Database(file);

@@ -101,9 +101,9 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       const j = await store.createJob(job([{ n: 1 }, { n: 2 }, { n: 3 }]), T0);
       const c = await contributor();
       const batch = await store.leaseChunks(c, { max: 2, runtimes: py }, T0);
-      expect(batch.leases.map((l) => [l.chunkIndex, l.input, l.attempt])).toEqual([
-        [0, { n: 1 }, 1],
-        [1, { n: 2 }, 1],
+      expect(batch.leases.map((l) => [l.chunkIndex, l.input])).toEqual([
+        [0, { n: 1 }],
+        [1, { n: 2 }],
       ]);
       expect(batch.jobs[j.id]).toMatchObject({ id: j.id, runtime: 'python', timeoutMs: 10_000 });
       expect(new Date(batch.leases[0].deadline).getTime()).toBe(T0 + 10_000 + policy.leaseGraceMs);
@@ -176,6 +176,35 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       } finally {
         parse.mockRestore();
       }
+    });
+
+    test("leasing reads a job's settings once, not on every lease: its policy is not parsed again", async () => {
+      await open();
+      const jobs = [];
+      for (let i = 0; i < 3; i++) jobs.push(await store.createJob(job(Array.from({ length: 40 }, (_, k) => k), { replicas: 1 }), T0 + i));
+      const c = await contributor();
+      const parse = vi.spyOn(JSON, 'parse');
+      try {
+        const policies = () => parse.mock.calls.filter(([text]) => typeof text === 'string' && text.includes('"quorum"')).length;
+        for (let i = 0; i < 10; i++) {
+          const { leases } = await store.leaseChunks(c, { max: 3, runtimes: py, haveSpecs: jobs.map((j) => j.id) }, T0);
+          expect(leases).toHaveLength(3);
+          await store.reportResults(c, leases.map((l) => ok(l, 1)), T0);
+        }
+        await store.listJobs();
+        expect(policies()).toBeLessThanOrEqual(jobs.length);
+      } finally {
+        parse.mockRestore();
+      }
+    });
+
+    test('a lease does not say whether its chunk has other replicas', async () => {
+      await open();
+      await store.createJob(job([1], { replicas: 2 }), T0);
+      const [first] = (await store.leaseChunks(await contributor(), { max: 1, runtimes: py }, T0)).leases;
+      const [second] = (await store.leaseChunks(await contributor(), { max: 1, runtimes: py }, T0)).leases;
+      expect(second.chunkIndex).toBe(first.chunkIndex);
+      expect({ ...second, leaseId: '', leaseToken: '' }).toEqual({ ...first, leaseId: '', leaseToken: '' });
     });
 
     test('leasing filters by runtime and returns nothing when no work exists', async () => {
@@ -257,11 +286,12 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       const deadline = new Date(lease.deadline).getTime();
       expect(await store.expireLeases(deadline)).toBe(0);
       expect(await store.expireLeases(deadline + 1)).toBe(1);
-      expect(await store.getJob(j.id)).toMatchObject({ queued: 1, running: 0 });
+      // Started and not settled: it counts as running while it waits for its next replica.
+      expect(await store.getJob(j.id)).toMatchObject({ queued: 0, running: 1 });
       const [late] = await store.reportResults(a, [ok(lease, 1)], deadline + 2);
       expect(late).toMatchObject({ outcome: 'rejected', error: { code: 'LEASE_EXPIRED' } });
       const [retry] = (await store.leaseChunks(b, { max: 1, runtimes: py }, deadline + 2)).leases;
-      expect(retry).toMatchObject({ chunkIndex: 0, attempt: 2 });
+      expect(retry).toMatchObject({ chunkIndex: 0 });
     });
 
     test('a result arriving after the deadline is rejected even before the sweep runs', async () => {
@@ -271,7 +301,7 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       const [lease] = (await store.leaseChunks(c, { max: 1, runtimes: py }, T0)).leases;
       const [late] = await store.reportResults(c, [ok(lease, 1)], new Date(lease.deadline).getTime() + 1);
       expect(late.error?.code).toBe('LEASE_EXPIRED');
-      expect(await store.getJob(j.id)).toMatchObject({ queued: 1, completed: 0 });
+      expect(await store.getJob(j.id)).toMatchObject({ running: 1, completed: 0 });
     });
 
     test('a chunk whose leases keep expiring fails after maxAttempts', async () => {
@@ -281,7 +311,7 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       for (let attempt = 1; attempt <= 2; attempt++) {
         const c = await contributor();
         const [lease] = (await store.leaseChunks(c, { max: 1, runtimes: py }, now)).leases;
-        expect(lease.attempt).toBe(attempt);
+        expect(lease.chunkIndex).toBe(0);
         now = new Date(lease.deadline).getTime() + 1;
         await store.expireLeases(now);
       }
@@ -325,7 +355,7 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       await store.reportResults(a, [timeout(first)], T0 + 2_000);
       expect((await store.leaseChunks(a, { max: 1, runtimes: py }, T0 + 2_001)).leases).toEqual([]);
       const [second] = (await store.leaseChunks(b, { max: 1, runtimes: py }, T0 + 2_001)).leases;
-      expect(second).toMatchObject({ chunkIndex: 0, attempt: 2 });
+      expect(second).toMatchObject({ chunkIndex: 0 });
       await store.reportResults(b, [timeout(second)], T0 + 4_000);
       const [result] = await store.listResults(j.id, { offset: 0, limit: 1 });
       expect(result).toMatchObject({ status: 'error', error: 'timed out after 2000 ms (after 2 attempts)' });
@@ -375,7 +405,7 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       await store.reportResults(x, [{ ...ok(first, null), status: 'error', failure: 'syntax', error: 'SyntaxError' }], T0);
       // Long after any retry cooldown, the same identity still never gets the chunk again.
       expect((await store.leaseChunks(x, { max: 1, runtimes: py }, T0 + 3_600_000)).leases).toEqual([]);
-      expect(await store.getJob(j.id)).toMatchObject({ status: 'queued', failed: 0, completed: 0 });
+      expect(await store.getJob(j.id)).toMatchObject({ status: 'running', failed: 0, completed: 0 });
       const y = await contributor();
       const [second] = (await store.leaseChunks(y, { max: 1, runtimes: py }, T0 + 3_600_000)).leases;
       await store.reportResults(y, [{ ...ok(second, null), status: 'error', failure: 'exception', error: 'boom' }], T0 + 3_600_000);
@@ -431,10 +461,7 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       expect(first.map((l) => l.chunkIndex)).toEqual([0, 1]);
       expect((await store.leaseChunks(a, { max: 10, runtimes: py }, T0)).leases).toEqual([]);
       const second = (await store.leaseChunks(b, { max: 10, runtimes: py }, T0)).leases;
-      expect(second.map((l) => [l.chunkIndex, l.attempt])).toEqual([
-        [0, 2],
-        [1, 2],
-      ]);
+      expect(second.map((l) => l.chunkIndex)).toEqual([0, 1]);
       await store.reportResults(a, first.map((l) => ok(l, (l.input as number) * 2)), T0 + 1);
       expect(await store.getJob(j.id)).toMatchObject({ status: 'running', completed: 0, running: 2 });
       await store.reportResults(b, second.map((l) => ok(l, (l.input as number) * 2)), T0 + 2);
@@ -457,10 +484,9 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       await store.reportResults(a, [ok(la, 'right')], T0 + 1);
       await store.reportResults(b, [ok(lb, 'wrong')], T0 + 2);
       // An open chunk shows nothing: no replica, no verdict, no count that moved with them.
-      expect(await store.getJob(j.id)).toMatchObject({ inconclusive: 0, resultsIssued: 0, valid: 0, completed: 0, queued: 1 });
+      expect(await store.getJob(j.id)).toMatchObject({ inconclusive: 0, resultsIssued: 0, valid: 0, completed: 0, running: 1 });
       expect(await store.getChunk(j.id, 0)).toEqual({ index: 0, input: 1, state: 'open', results: [] });
       const [lc] = (await store.leaseChunks(c, { max: 1, runtimes: py }, T0 + 3)).leases;
-      expect(lc.attempt).toBe(3);
       await store.reportResults(c, [ok(lc, 'right')], T0 + 4);
       expect(await store.getJob(j.id)).toMatchObject({ completed: 1, verified: 1, valid: 2, invalid: 1, inconclusive: 0, resultsIssued: 3 });
       const detail = await store.getChunk(j.id, 0);
@@ -579,7 +605,7 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       const single = await store.createJob(job([7]), T0 + 2);
       const [mine] = (await store.leaseChunks(bad, { max: 1, runtimes: py }, T0 + 2)).leases;
       await store.reportResults(bad, [ok(mine, 'lie')], T0 + 3);
-      expect(await store.getJob(single.id)).toMatchObject({ completed: 0, queued: 1 });
+      expect(await store.getJob(single.id)).toMatchObject({ completed: 0, running: 1 });
       const [theirs] = (await store.leaseChunks(h1, { max: 1, runtimes: py }, T0 + 4)).leases;
       expect(theirs.chunkIndex).toBe(0);
       await store.reportResults(h1, [ok(theirs, 'truth')], T0 + 5);
