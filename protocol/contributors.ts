@@ -80,10 +80,23 @@ export type LeaseRef = z.infer<typeof LeaseRef>;
 export const HeartbeatRequest = z.strictObject({ leases: z.array(LeaseRef).max(4096) });
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
 
-export type LeaseState = 'active' | 'cancelled' | 'expired' | 'finished' | 'unknown';
+export type LeaseState = 'active' | 'cancelled' | 'expired' | 'released' | 'finished' | 'unknown';
 export interface HeartbeatResponse {
   /** `active` leases got a new deadline; any other state means: stop working on it. */
   leases: { leaseId: string; state: LeaseState; deadline?: string }[];
+}
+
+/**
+ * `POST /api/contributors/:id/leases/:leaseId/release` body: gives a running lease back at once (the contributor
+ * paused, or its tab stopped a chunk that would not pause). The chunk goes back to the queue; no error is counted.
+ */
+export const ReleaseRequest = z.strictObject({ leaseToken: z.string().min(1) });
+export type ReleaseRequest = z.infer<typeof ReleaseRequest>;
+
+/** `200` answer to a release; releasing a lease already released answers the same (idempotent). */
+export interface ReleaseResponse {
+  leaseId: string;
+  state: 'released';
 }
 
 /**

@@ -339,7 +339,7 @@ export interface ResultDetail {
   /** Anonymised contributor id: stable within this coordinator, reveals nothing else. */
   contributor: string;
   attempt: number;
-  state: 'running' | 'ok' | 'error' | 'expired' | 'cancelled';
+  state: 'running' | 'ok' | 'error' | 'expired' | 'released' | 'cancelled';
   /** Verification verdict: valid/invalid once the chunk has a canonical result, inconclusive before. */
   validation: 'pending' | 'valid' | 'invalid' | 'inconclusive';
   output?: unknown;

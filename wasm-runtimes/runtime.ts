@@ -20,6 +20,11 @@ export type ChunkRun = (
   /** Time the chunk spent paused (CPU limit, contributor pauses); not counted against its timeout. */
   pausedMs?: number;
   /**
+   * Set when the host stopped the chunk because it would not pause or keep to its CPU limit (its worker was
+   * replaced). The job is not at fault: the chunk is handed back to the coordinator (released), never reported.
+   */
+  givenBack?: true;
+  /**
    * Facts about how the result was computed, sent as ResultReport.runtimeInfo: for ONNX the execution provider and
    * adapter (`{ executionProvider: 'webgpu', adapter: 'google swiftshader', ... }`). Undefined values are dropped.
    */
@@ -46,7 +51,8 @@ export interface ChunkContext {
 /**
  * Layout of the control block a host shares with a runtime (an Int32Array over a SharedArrayBuffer). Slot 0 is the
  * interrupt signal (Pyodide's interrupt buffer convention); the others are additive, so a runtime that only reads
- * slot 0 keeps working.
+ * slot 0 keeps working. The host writes `signal`, `paused` and `cpuLimit`; the worker's runtime code (never the
+ * chunk's own code, which cannot reach the block) writes the rest, and the host checks those against its own clock.
  */
 export const Control = {
   /** Signal number for the runtime to raise (2 = SIGINT: stop the chunk); the runtime clears it. */
@@ -56,12 +62,22 @@ export const Control = {
   /** CPU limit in percent (1..100): the runtime sleeps so that it computes at most this share of wall time. */
   cpuLimit: 2,
   /**
-   * Milliseconds the runtime spent suspended or throttled, summed over its life (written by the runtime). The host
-   * never credits more than its own clock says it asked for (RuntimeThread), so inflating it buys no time.
+   * Milliseconds the runtime spent suspended or throttled, summed over its life (written by the runtime, at least
+   * every 100 ms while it is blocked). The host never credits more than its own clock says it asked for
+   * (RuntimeThread), so inflating it buys no time.
    */
   pausedMs: 3,
+  /** 1 while the runtime is blocked by the control block (suspended or sleeping its CPU-limit share). */
+  parked: 4,
+  /** How many CPU-limit sleeps the runtime has taken, over its life (for tests and diagnostics). */
+  throttles: 5,
+  /**
+   * 1 while the runtime runs the chunk's own code synchronously (Python), when nothing but the control block's poll
+   * can stop it; 0 during the runtime's own asynchronous steps (loading packages, mounting the workspace).
+   */
+  computing: 6,
 } as const;
-export const CONTROL_SLOTS = 4;
+export const CONTROL_SLOTS = 7;
 
 export interface RuntimeOptions {
   /** Where the runtime's own files are served from (Pyodide: the directory holding pyodide.asm.wasm). */
@@ -83,6 +99,13 @@ export interface ChunkRuntime {
    * where the runtime supports it, suspends or throttles it. Length 1 (interrupt only) is still valid.
    */
   setInterruptBuffer(buffer: SharedArrayBuffer): void;
+  /**
+   * Blocks the worker while the host holds it suspended. A host calls it on suspend, so that a worker between chunks
+   * or awaiting I/O inside one parks too (its event loop then runs nothing, no timer a chunk left behind included);
+   * a chunk computing synchronously parks in the control block's poll instead. Optional: runtimes that run no user
+   * code need not have it.
+   */
+  park?(): void;
   /** Runs one chunk of `job` on `input`. Resolves with a ChunkRun; never rejects for user-code errors. */
   run(job: JobSpec, input: unknown, context?: ChunkContext): Promise<ChunkRun>;
   /** Bytes of WebAssembly memory in use, for recycling decisions. */

@@ -263,6 +263,38 @@ describe('contributor protocol over HTTP', () => {
     expect(next.retryAfterMs).toBeGreaterThan(0);
   });
 
+  it('releases a lease at once: the chunk is queued again, no error counted; 404/403/409 JSON for the rest', async () => {
+    const { submit, register, call } = setup();
+    const job = (await submit({ inputs: [1] })).json;
+    const c = await register();
+    const other = await register();
+    const [lease] = (await c.lease(1)).leases;
+    const release = (who: typeof c, leaseId: string, body: unknown) =>
+      call('POST', `/api/contributors/${who.contributorId}/leases/${leaseId}/release`, body, { Authorization: `Bearer ${who.token}` });
+
+    const foreign = await release(other, lease.leaseId, { leaseToken: lease.leaseToken });
+    expect(foreign.status).toBe(404);
+    expect(foreign.json.error).toMatchObject({ code: 'LEASE_NOT_FOUND', message: expect.stringContaining(lease.leaseId) });
+    expect((await release(c, 'l-nope', { leaseToken: 'x' })).json.error.code).toBe('LEASE_NOT_FOUND');
+    expect((await release(c, lease.leaseId, { leaseToken: 'forged' })).status).toBe(403);
+    const noToken = await release(c, lease.leaseId, {});
+    expect(noToken.status).toBe(400);
+    expect(noToken.json.error.message).toContain('leaseToken');
+    const unauthenticated = await call('POST', `/api/contributors/${c.contributorId}/leases/${lease.leaseId}/release`, { leaseToken: lease.leaseToken });
+    expect(unauthenticated.status).toBe(401);
+
+    const released = await release(c, lease.leaseId, { leaseToken: lease.leaseToken });
+    expect(released.status).toBe(200);
+    expect(released.json).toEqual({ leaseId: lease.leaseId, state: 'released' });
+    expect((await call('GET', `/api/jobs/${job.id}`)).json).toMatchObject({ status: 'queued', queued: 1, running: 0, failed: 0 });
+    const [again] = (await other.lease(1)).leases;
+    expect(again).toMatchObject({ chunkIndex: 0 });
+    await other.report([{ leaseId: again.leaseId, leaseToken: again.leaseToken, status: 'ok', output: 2 }]);
+    const finished = await release(other, again.leaseId, { leaseToken: again.leaseToken });
+    expect(finished.status).toBe(409);
+    expect(finished.json.error.code).toBe('LEASE_FINISHED');
+  });
+
   it('a contributor reporting a syntax error fails only that chunk, not the job', async () => {
     const { submit, register, call } = setup();
     const job = (await submit({ inputs: [1, 2, 3] })).json;

@@ -1,10 +1,12 @@
-// The contributor side of the coordinator protocol (`/api/contributors/...`): register, lease, heartbeat, report.
+// The contributor side of the coordinator protocol (`/api/contributors/...`): register, lease, heartbeat, report,
+// release.
 // Holds the credentials; on 401 (the coordinator forgot us) it registers again and retries the call once.
 import type {
   HeartbeatResponse,
   JobSpec,
   LeaseRef,
   LeaseResponse,
+  ReleaseResponse,
   RegisterRequest,
   RegisterResponse,
   ReportResponse,
@@ -22,6 +24,8 @@ export interface ContributorApi {
   jobSpec(jobId: string): Promise<JobSpec>;
   heartbeat(leases: LeaseRef[]): Promise<HeartbeatResponse>;
   report(results: ResultReport[]): Promise<ReportResponse>;
+  /** Gives a running lease back at once (the tab paused long, or stopped a chunk that would not pause). */
+  release(lease: LeaseRef): Promise<ReleaseResponse>;
   /** Stores a chunk attachment as a content-addressed blob (`PUT /api/blobs/sha256:<hex>`); idempotent. */
   uploadBlob(name: string, bytes: Uint8Array): Promise<void>;
 }
@@ -54,6 +58,10 @@ export class ContributorClient implements ContributorApi {
 
   report(results: ResultReport[]): Promise<ReportResponse> {
     return this.call<ReportResponse>('results', { results });
+  }
+
+  release({ leaseId, leaseToken }: LeaseRef): Promise<ReleaseResponse> {
+    return this.call<ReleaseResponse>(`leases/${encodeURIComponent(leaseId)}/release`, { leaseToken });
   }
 
   async uploadBlob(name: string, bytes: Uint8Array): Promise<void> {

@@ -16,7 +16,9 @@ export function createBrowserThread(): ChunkThread {
   return new PerRuntimeThread(
     {
       python: () => new RuntimeThread(spawnBrowserRuntimeWorker),
-      onnx: () => new RuntimeThread(spawnBrowserOnnxWorker),
+      // ONNX runs no user code, and pauses between chunks only: a long inference must not count as a chunk that
+      // will not pause.
+      onnx: () => new RuntimeThread(spawnBrowserOnnxWorker, { watchdog: false }),
     },
     ['python'],
   );

@@ -71,13 +71,14 @@ export function receivedSummary(results: Pick<ResultDetail, 'contributor' | 'val
   const contributors = new Set(results.map((r) => r.contributor)).size;
   const counts = new Map<string, number>();
   for (const r of results) {
-    const key = r.state === 'running' ? 'running' : r.state === 'ok' ? r.validation : r.state === 'expired' ? 'expired' : r.state === 'cancelled' ? 'cancelled' : 'error';
+    const key = r.state === 'running' ? 'running' : r.state === 'ok' ? r.validation : r.state === 'expired' ? 'expired' : r.state === 'released' ? 'released' : r.state === 'cancelled' ? 'cancelled' : 'error';
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  const order = ['valid', 'invalid', 'inconclusive', 'pending', 'error', 'expired', 'running', 'cancelled'];
+  const order = ['valid', 'invalid', 'inconclusive', 'pending', 'error', 'expired', 'running', 'released', 'cancelled'];
   const parts = order.filter((key) => counts.has(key)).map((key) => `${formatCount(counts.get(key)!)} ${key}`);
   return `${plural(results.length, 'result')} from ${plural(contributors, 'contributor')}: ${parts.join(', ')}`;
 }
 
-/** A result's state in words: a lease that ran out reads better than "expired". */
-export const resultStateText = (state: ResultDetail['state']): string => (state === 'expired' ? 'lease expired' : state);
+/** A result's state in words: a lease that ran out reads better than "expired", one handed back than "released". */
+export const resultStateText = (state: ResultDetail['state']): string =>
+  state === 'expired' ? 'lease expired' : state === 'released' ? 'given back' : state;

@@ -2,6 +2,7 @@
 // created lazily the first time a job needs it, and hands each chunk to the runtime its job names. It knows nothing
 // of transports; runtimes.worker.ts exposes it with Comlink after locking the worker down.
 import type { JobSpec, Runtime } from '../../protocol/index.js';
+import { RuntimeControl } from '../control.js';
 import type { ChunkContext, ChunkRun, ChunkRuntime, RuntimeOptions } from '../runtime.js';
 
 /** How to create each runtime; a new runtime adds one line here (loaded with `import()` so it costs nothing unused). */
@@ -21,6 +22,8 @@ export interface RuntimeHostOptions extends RuntimeOptions {
 export class RuntimeHost implements ChunkRuntime {
   private options?: RuntimeHostOptions;
   private control?: SharedArrayBuffer;
+  /** Parks the whole worker on suspend, whichever runtime (if any) is loaded. */
+  private parker?: RuntimeControl;
   private readonly runtimes = new Map<Runtime, Promise<ChunkRuntime>>();
 
   constructor(private readonly factories: RuntimeFactories) {}
@@ -33,6 +36,7 @@ export class RuntimeHost implements ChunkRuntime {
 
   setInterruptBuffer(buffer: SharedArrayBuffer): void {
     this.control = buffer;
+    this.parker = new RuntimeControl(new Int32Array(buffer));
     for (const pending of this.runtimes.values()) void pending.then((runtime) => runtime.setInterruptBuffer(buffer), () => undefined);
   }
 
@@ -45,6 +49,10 @@ export class RuntimeHost implements ChunkRuntime {
       return { ok: false, failure: 'crash', error, stdout: '', stderr: '', durationMs: 0 };
     }
     return runtime.run(job, input, context);
+  }
+
+  park(): void {
+    this.parker?.park();
   }
 
   /** WebAssembly memory of every loaded runtime together. */

@@ -3,6 +3,9 @@
 // if the worker does not answer, termination and a fresh worker. Through the same block it suspends and resumes
 // running chunks and holds them to a CPU limit; time spent paused does not count against the timeout,
 // as far as the host's own record of its pauses and CPU limit allows (the worker's figure is capped by it).
+// Pause and the CPU limit are the host's decisions, checked by its own clock (the watchdog): a chunk that is not
+// parked within `parkWithinMs` of suspend(), or that runs `cpuDebtMs` ahead of its CPU limit, loses its worker and
+// is given back (ChunkRun.givenBack), whatever its code did to the poll that is meant to park it.
 // One job per worker: a worker's interpreter never runs chunks of two different jobs (a job could leave code behind
 // that reads or rewrites the next job's chunks). A chunk of another job discards the worker and takes the standby,
 // a worker booted in the background, already initialised, so the switch does not wait for the runtime to load.
@@ -30,7 +33,25 @@ export interface RuntimeThreadOptions {
    * runtime's memory per thread; without it a job switch waits for a fresh worker to load.
    */
   standby?: boolean;
+  /**
+   * Enforce pause and the CPU limit from the host's clock (default true): see `parkWithinMs` and `cpuDebtMs`. Off
+   * only for runtimes that run no user code (ONNX), whose long native calls cannot park and need not.
+   */
+  watchdog?: boolean;
+  /** How long after suspend() a running chunk may take to park before its worker is replaced (default 1000 ms). */
+  parkWithinMs?: number;
+  /**
+   * How far a chunk may fall behind the sleep its CPU limit calls for (the limit's share of wall time spent
+   * computing its own code) before its worker is replaced (default 1000 ms: a spinning chunk at 50% goes within 2 s).
+   */
+  cpuDebtMs?: number;
 }
+
+/** A worker's remote seen as having ChunkRuntime.park (one that has not rejects the call: harmless). */
+type Parkable = { park(): Promise<void> };
+
+/** How often the watchdog looks at a running chunk. */
+const WATCH_TICK_MS = 100;
 
 /** Python's SIGINT number, written into the interrupt buffer to raise KeyboardInterrupt. */
 const SIGINT = 2;
@@ -78,6 +99,7 @@ export class RuntimeThread {
   private cpuLimit = 100;
   private suspendedAt?: number;
   private suspendedMs = 0;
+  private idleCheck?: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly spawn: () => SpawnedWorker,
@@ -142,15 +164,45 @@ export class RuntimeThread {
     if (!this.interruptBuffer) return false;
     this.suspendedAt ??= performance.now();
     Atomics.store(this.interruptBuffer, Control.paused, 1);
+    if (this.watching) {
+      // A worker between chunks, or awaiting I/O inside one, parks on this call (its event loop then runs nothing,
+      // not even a timer a chunk left behind); one computing parks in its poll. The call returns on resume().
+      const worker = this.worker;
+      void worker?.then((live) => (live.dead ? undefined : (live.remote as unknown as Parkable).park()), () => undefined).catch(() => undefined);
+      clearTimeout(this.idleCheck);
+      this.idleCheck = setTimeout(() => this.checkIdleParked(worker), this.parkWithinMs);
+    }
     return true;
   }
 
   resume(): void {
     if (!this.interruptBuffer) return;
+    clearTimeout(this.idleCheck);
     if (this.suspendedAt !== undefined) this.suspendedMs += performance.now() - this.suspendedAt;
     this.suspendedAt = undefined;
     Atomics.store(this.interruptBuffer, Control.paused, 0);
     Atomics.notify(this.interruptBuffer, Control.paused);
+  }
+
+  private get watching(): boolean {
+    return this.interruptBuffer !== undefined && this.threadOptions.watchdog !== false;
+  }
+
+  private get parkWithinMs(): number {
+    return this.threadOptions.parkWithinMs ?? 1000;
+  }
+
+  /**
+   * A suspended thread with no chunk running whose worker has run user code, and is still not parked: something the
+   * chunk left behind keeps the worker busy. It is replaced (a chunk that is running is the attempt's watchdog's).
+   */
+  private checkIdleParked(worker: Promise<Live> | undefined): void {
+    const buffer = this.interruptBuffer;
+    if (!buffer || this.suspendedAt === undefined || this.stopCurrent || this.waiting || worker !== this.worker || !worker) return;
+    void worker.then((live) => {
+      if (live.dead || live.jobId === undefined || this.worker !== worker || this.stopCurrent || this.suspendedAt === undefined) return;
+      if (Atomics.load(buffer, Control.parked) !== 1) this.replaceWorker(live);
+    }, () => undefined);
   }
 
   /** Milliseconds this thread has been held suspended up to `now`, by the host's own clock. */
@@ -200,6 +252,7 @@ export class RuntimeThread {
 
   dispose(): void {
     this.disposed = true;
+    clearTimeout(this.idleCheck);
     this.stopCurrent?.({ failure: 'crash', error: 'the runtime thread was disposed' }, true);
     for (const worker of [this.worker, this.standby]) worker?.then((live) => this.kill(live), () => undefined);
     this.worker = undefined;
@@ -209,6 +262,8 @@ export class RuntimeThread {
   /** Kills `live` and puts the standby (or a worker booting now) in its place; the next chunk awaits it. */
   private replaceWorker(live: Live | undefined): void {
     this.kill(live);
+    // The block outlives its workers: one killed while parked must not leave its acknowledgement to the next.
+    this.clearAcknowledgements();
     this.chunksOnWorker = 0;
     this.loadedJob = undefined;
     if (this.disposed) {
@@ -241,7 +296,10 @@ export class RuntimeThread {
   private attempt(live: Live, job: JobSpec, input: unknown, context: ChunkContext | undefined, release: () => void): Promise<ChunkRun> {
     const started = performance.now();
     const buffer = this.interruptBuffer;
-    if (buffer) Atomics.store(buffer, Control.signal, 0); // a late interrupt meant for the previous chunk must not hit this one
+    if (buffer) {
+      Atomics.store(buffer, Control.signal, 0); // a late interrupt meant for the previous chunk must not hit this one
+      this.clearAcknowledgements();
+    }
     const pausedAtStart = buffer ? Atomics.load(buffer, Control.pausedMs) : 0;
     const hostPausedAtStart = this.hostPausedMs(started);
     let lowestLimit = this.cpuLimit;
@@ -260,7 +318,7 @@ export class RuntimeThread {
       let over = false; // the worker answered, or was replaced: later events about this attempt are stale
       let stopped: Pick<Failure, 'failure' | 'error'> | undefined;
       let graceTimer: ReturnType<typeof setTimeout> | undefined;
-      const failed = (f: Pick<Failure, 'failure' | 'error'>): ChunkRun => ({
+      const failed = (f: Pick<Failure, 'failure' | 'error' | 'givenBack'>): ChunkRun => ({
         ok: false, ...f, stdout: '', stderr: '', durationMs: performance.now() - started,
       });
       const settle = (run: ChunkRun) => {
@@ -276,10 +334,11 @@ export class RuntimeThread {
         live.onExit = undefined;
         clearTimeout(timeoutTimer);
         clearTimeout(graceTimer);
+        clearInterval(watchTimer);
         if (this.stopCurrent === stop) this.stopCurrent = undefined;
         release();
       };
-      const replace = (failure: Pick<Failure, 'failure' | 'error'>) => {
+      const replace = (failure: Pick<Failure, 'failure' | 'error' | 'givenBack'>) => {
         this.replaceWorker(live); // restart now (or take the standby), so the next chunk does not wait for it
         settle(failed(failure));
         done();
@@ -308,6 +367,45 @@ export class RuntimeThread {
         }, ms);
       };
       armTimeout(job.timeoutMs);
+      const watchTimer = buffer && this.watching ? setInterval(() => watch(buffer), WATCH_TICK_MS) : undefined;
+      // The watchdog: the host's own clock against what the worker's runtime code acknowledges in the control block.
+      let lastTick = started;
+      let lastSlept = buffer ? Atomics.load(buffer, Control.pausedMs) : 0;
+      let unparkedSince: number | undefined;
+      let debt = 0;
+      const watch = (block: Int32Array) => {
+        if (over || stopped) return;
+        const now = performance.now();
+        const wall = now - lastTick;
+        const slept = Atomics.load(block, Control.pausedMs);
+        const sleptNow = slept - lastSlept;
+        lastTick = now;
+        lastSlept = slept;
+        const giveBack = (why: string) => {
+          stopped = { failure: 'crash', error: why };
+          replace({ failure: 'crash', error: why, givenBack: true });
+        };
+        if (this.suspendedAt !== undefined) {
+          if (Atomics.load(block, Control.parked) === 1) unparkedSince = undefined;
+          else unparkedSince ??= Math.max(this.suspendedAt, started);
+          if (unparkedSince !== undefined && now - unparkedSince > this.parkWithinMs) {
+            giveBack(`the chunk did not pause within ${this.parkWithinMs} ms; its worker was replaced and the chunk given back`);
+          }
+          return;
+        }
+        unparkedSince = undefined;
+        if (this.cpuLimit >= 100) {
+          debt = 0;
+          return;
+        }
+        // While it computes its own code, a chunk owes sleep at the limit's share of wall time; what it sleeps pays.
+        if (Atomics.load(block, Control.computing) === 1) debt += (wall * (100 - this.cpuLimit)) / 100;
+        debt = Math.max(-WATCH_TICK_MS, debt - sleptNow);
+        const allowed = this.threadOptions.cpuDebtMs ?? 1000;
+        if (debt > allowed) {
+          giveBack(`the chunk ran ${Math.round(debt)} ms ahead of its ${this.cpuLimit}% CPU limit; its worker was replaced and the chunk given back`);
+        }
+      };
       live.remote.run(job, input, context).then(
         (run) => {
           if (over) return;
@@ -387,6 +485,13 @@ export class RuntimeThread {
     if (!live || live.dead) return;
     live.dead = true;
     live.handle.terminate();
+  }
+
+  /** Clears what a worker writes (parked, computing) before another worker, or another chunk, answers for itself. */
+  private clearAcknowledgements(): void {
+    if (!this.interruptBuffer) return;
+    Atomics.store(this.interruptBuffer, Control.parked, 0);
+    Atomics.store(this.interruptBuffer, Control.computing, 0);
   }
 }
 

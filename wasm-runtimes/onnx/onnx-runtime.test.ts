@@ -141,7 +141,7 @@ describe('OnnxRuntime in a Node worker thread', () => {
     const model = await blobName(bytes);
     const server = createServer((_, res) => res.writeHead(200).end(bytes));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const thread = new RuntimeThread(spawnNodeOnnxWorker);
+    const thread = new RuntimeThread(spawnNodeOnnxWorker, { watchdog: false });
     try {
       const options: OnnxRuntimeOptions = { modelBaseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
       await thread.start(options);

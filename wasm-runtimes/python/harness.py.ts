@@ -243,21 +243,6 @@ def _exit(job, e):
     return _result(False, "exception", f"exited with status {status}" + (f"\n{err.rstrip()}" if err else ""), None, False)
 
 
-_pause = None
-
-
-def _on_pause(signum, frame):
-    if _pause is not None:
-        _pause()
-
-
-def install_pause(pause):
-    """pause: a JavaScript function that blocks while the host holds the chunk (suspended, or over its CPU limit)."""
-    global _pause
-    _pause = pause
-    signal.signal(signal.SIGUSR1, _on_pause)
-
-
 def enter_workspace():
     os.makedirs(OUT, exist_ok=True)
     os.chdir(WORK)
@@ -299,10 +284,9 @@ def run_chunk(job_id, input_json, argv_json, cap):
     sys.stdout, sys.stderr, sys.stdin = stdout, stderr, io.StringIO("")
     sys.__stdout__, sys.__stderr__, sys.__stdin__ = stdout, stderr, sys.stdin
     linecache.cache[FILENAME] = job.cache_entry
-    # A previous chunk may have replaced the handlers that stop (SIGINT) and pause (SIGUSR1) a chunk.
+    # A previous chunk may have replaced the handler that stops a chunk (SIGINT). Pause and the CPU limit need no
+    # handler: they block inside the interrupt-buffer poll (wasm-runtimes/control.ts).
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    if _pause is not None:
-        signal.signal(signal.SIGUSR1, _on_pause)
     try:
         value = json.loads(input_json)
         if job.entry:

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { JobSpec } from '../../protocol/index.js';
-import type { ChunkRun } from '../runtime.js';
+import { Control, type ChunkRun } from '../runtime.js';
 import { spawnNodePythonWorker } from './node.js';
 import { argvFor } from './python-runtime.js';
 import { RuntimeThread } from '../host/thread.js';
@@ -317,6 +317,106 @@ describe('pausing', () => {
       thread.setCpuLimit(100);
     }
   });
+});
+
+describe('limits a chunk cannot defeat', () => {
+  // Each chunk first runs once with input "warm", so that the measured run starts at once on a worker that has the
+  // job loaded (a job switch would wait for a worker, which on a loaded machine takes seconds).
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const LONG = 120_000;
+  /** A function-mode job: `body` runs inside main(x) unless x is "warm". */
+  const chunk = (body: string, prelude = '', extra: Partial<PythonJob> = {}) =>
+    job(`${prelude}\ndef main(x):\n    if x == "warm":\n        return None\n${body.replace(/^/gm, '    ')}\n`, { timeoutMs: 60_000, ...extra });
+  const warmed = async (spec: PythonJob) => {
+    expect(await thread.run(spec, 'warm')).toMatchObject({ ok: true });
+    return spec;
+  };
+  const COUNT = 's = 0\nfor i in range(2_400_000):\n    s += i\nreturn s';
+  /** Turns Pyodide's poll of the interrupt buffer off through the flag in WebAssembly memory (cannot be locked). */
+  const POLL_OFF = 'import pyodide_js\nm = pyodide_js._module\nm.HEAP8[m._Py_EMSCRIPTEN_SIGNAL_HANDLING] = 0';
+  /**
+   * Suspends `running` after `afterMs` for at most `holdMs`; resolves with the run and how long after suspend() it
+   * ended (Infinity: it was still held when resumed).
+   */
+  async function suspendDuring(running: Promise<ChunkRun>, afterMs = 300, holdMs = 4_000) {
+    // On a loaded machine the run may take a while to reach the worker: wait until its code computes.
+    const block = (thread as unknown as { interruptBuffer: Int32Array }).interruptBuffer;
+    for (let waited = 0; Atomics.load(block, Control.computing) !== 1 && waited < 30_000; waited += 10) await sleep(10);
+    await sleep(afterMs);
+    const at = performance.now();
+    thread.suspend();
+    const ended = await Promise.race([running.then(() => performance.now() - at), sleep(holdMs).then(() => Infinity)]);
+    thread.resume();
+    return { run: await running, endedAfter: ended };
+  }
+
+  test('a chunk that ignores SIGUSR1 and SIGINT is suspended all the same (pause is no signal) and completes after resume', async () => {
+    const spec = await warmed(chunk(COUNT, 'import signal\nsignal.signal(signal.SIGUSR1, signal.SIG_IGN)\nsignal.signal(signal.SIGINT, signal.SIG_IGN)'));
+    const { run, endedAfter } = await suspendDuring(thread.run(spec, 0), 100, 1_500);
+    expect(run).toMatchObject({ ok: true, output: (2_399_999 * 2_400_000) / 2 });
+    expect(run.givenBack).toBeUndefined();
+    expect(endedAfter).toBe(Infinity); // still held when resumed
+    expect(run.pausedMs).toBeGreaterThan(1_200);
+  }, LONG);
+
+  test('pyodide_js.setInterruptBuffer and replacing _module.Py_EmscriptenSignalBuffer are refused; pause still holds', async () => {
+    const detach =
+      'import pyodide_js\nout = []\n' +
+      'for attempt in (lambda: pyodide_js.setInterruptBuffer(None), lambda: setattr(pyodide_js._module, "Py_EmscriptenSignalBuffer", None)):\n' +
+      '    try:\n        attempt()\n        out.append("allowed")\n    except Exception as e:\n        out.append(str(e))\n' +
+      COUNT.replace('return s', 'out.append(s)\nreturn out');
+    const spec = await warmed(chunk(detach));
+    const { run, endedAfter } = await suspendDuring(thread.run(spec, 0), 100, 1_500);
+    expect(run).toMatchObject({ ok: true, output: [expect.stringContaining('belongs to'), expect.stringContaining('belongs to'), (2_399_999 * 2_400_000) / 2] });
+    expect(endedAfter).toBe(Infinity);
+    expect(run.pausedMs).toBeGreaterThan(1_200);
+  }, LONG);
+
+  test('a chunk that turns the poll off is stopped within 2 s of suspend() and given back; the next chunk runs', async () => {
+    const spec = await warmed(chunk(`${POLL_OFF}\nwhile True:\n    pass`));
+    const { run, endedAfter } = await suspendDuring(thread.run(spec, null));
+    expect(run).toMatchObject({ ok: false, givenBack: true, error: expect.stringContaining('did not pause') });
+    expect(endedAfter).toBeLessThan(2_000);
+    expect(await thread.run(job('def main(x):\n    return x\n'), 'fresh worker')).toMatchObject({ ok: true, output: 'fresh worker' });
+  }, LONG);
+
+  test('a chunk in a tight C loop is stopped within 2 s of suspend() and given back', async () => {
+    const spec = await warmed(chunk('collections.deque(itertools.count(), maxlen=0)', 'import collections, itertools'));
+    const { run, endedAfter } = await suspendDuring(thread.run(spec, null));
+    expect(run).toMatchObject({ ok: false, givenBack: true });
+    expect(endedAfter).toBeLessThan(2_000);
+  }, LONG);
+
+  test('under a 50% CPU limit a chunk ignoring signals sleeps half its wall time; one that turns the poll off is given back', async () => {
+    // The share of wall time the worker slept is the limit's measure: on a machine with other load, the iterations
+    // a chunk gets at 100% are themselves cut, so a ratio of iterations says less.
+    const spin = await warmed(chunk('end = time.time() + 1.5\nn = 0\nwhile time.time() < end:\n    n += 1\nreturn n', 'import signal, time\nsignal.signal(signal.SIGUSR1, signal.SIG_IGN)'));
+    const full = await thread.run(spin, 0);
+    thread.setCpuLimit(50);
+    try {
+      const limited = await thread.run(spin, 0);
+      const wall = limited.durationMs + (limited.pausedMs ?? 0);
+      expect(limited.givenBack).toBeUndefined();
+      expect(limited.pausedMs! / wall).toBeGreaterThan(0.4);
+      expect(limited.pausedMs! / wall).toBeLessThan(0.6);
+      expect((limited.ok ? (limited.output as number) : 0) / (full.ok ? (full.output as number) : 1)).toBeLessThan(0.8);
+
+      const cheat = await warmed(chunk(`${POLL_OFF}\nwhile True:\n    pass`));
+      const run = await thread.run(cheat, null);
+      expect(run).toMatchObject({ ok: false, givenBack: true, error: expect.stringContaining('CPU limit') });
+      expect(run.durationMs).toBeLessThan(3_000); // 1 s of debt at 0.5 s per second, checked every 100 ms
+    } finally {
+      thread.setCpuLimit(100);
+    }
+  }, LONG);
+
+  test('a chunk that ignores SIGINT and turns the poll off still ends at its timeout (+ grace): it cannot extend it', async () => {
+    const spec = await warmed(chunk(`${POLL_OFF}\nwhile True:\n    pass`, 'import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)', { timeoutMs: 500 }));
+    const run = await thread.run(spec, null);
+    expect(run).toMatchObject({ ok: false, failure: 'timeout', error: 'timed out after 500 ms' });
+    expect(run.givenBack).toBeUndefined();
+    expect(run.durationMs).toBeLessThan(500 + 2_000 + 500); // timeout + grace, by the host's clock
+  }, LONG);
 });
 
 describe('one job per worker', () => {

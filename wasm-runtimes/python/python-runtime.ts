@@ -38,7 +38,6 @@ type HarnessResult = [ok: boolean, failure: string | null, error: string | null,
 interface Harness {
   prepare(jobId: string, source: string, entry: string): string | undefined;
   run_chunk(jobId: string, inputJson: string, argvJson: string, cap: number): (PyProxy & { toJs(): HarnessResult }) | undefined;
-  install_pause(pause: () => void): void;
   enter_workspace(): void;
   leave_workspace(): PyProxy & { toJs(): [string, number][] };
   clear_workspace(): void;
@@ -74,7 +73,7 @@ export class PythonRuntime implements ChunkRuntime {
     pyodide.runPython(HARNESS_SOURCE, { globals: namespace });
     // Function proxies are taken once: the per-chunk path then makes no new proxies besides its result.
     const harness = Object.fromEntries(
-      ['prepare', 'run_chunk', 'install_pause', 'enter_workspace', 'leave_workspace', 'clear_workspace'].map((name) => [name, namespace.get(name)]),
+      ['prepare', 'run_chunk', 'enter_workspace', 'leave_workspace', 'clear_workspace'].map((name) => [name, namespace.get(name)]),
     ) as unknown as Harness;
     // Reading stdin at the file-descriptor level gets EOF, like a program run with </dev/null.
     pyodide.setStdin({ stdin: () => null });
@@ -93,12 +92,17 @@ export class PythonRuntime implements ChunkRuntime {
   }
 
   setInterruptBuffer(buffer: SharedArrayBuffer): void {
-    const { pyodide, harness } = this.ready();
+    const { pyodide } = this.ready();
+    if (this.control) throw new Error('PythonRuntime.setInterruptBuffer() was already called');
     const control = new RuntimeControl(new Int32Array(buffer));
     this.control = control;
-    // Pyodide polls the control block's signal source; PAUSE_SIGNAL runs the harness's handler, which blocks here.
-    harness.install_pause(() => control.pause());
+    // Pyodide polls the control block's signal source; suspending and throttling block inside that poll.
     pyodide.setInterruptBuffer(control.signals as unknown as Int32Array);
+    lockInterruptBuffer(pyodide, control.signals);
+  }
+
+  park(): void {
+    this.control?.park();
   }
 
   async run(job: JobSpec, input: unknown, context: ChunkContext = {}): Promise<ChunkRun> {
@@ -123,6 +127,7 @@ export class PythonRuntime implements ChunkRuntime {
 
   private async runInWorkspace(job: PythonJob, input: unknown, elapsed: () => number): Promise<ChunkRun> {
     const { harness, pyodide } = this.ready();
+    this.control?.computing(true);
     try {
       const inputJson = JSON.stringify(input ?? null);
       const argvJson = JSON.stringify(argvFor(input));
@@ -150,6 +155,8 @@ export class PythonRuntime implements ChunkRuntime {
       }
       this.broken = `the Python runtime failed: ${err instanceof Error ? err.message : String(err)}`;
       return { ok: false, failure: 'crash', error: this.broken, stdout: '', stderr: '', durationMs };
+    } finally {
+      this.control?.computing(false);
     }
   }
 
@@ -227,8 +234,8 @@ export class PythonRuntime implements ChunkRuntime {
   }
 
   dispose(): void {
-    // Pyodide cannot be unloaded; dropping it lets the worker be terminated cleanly by its host.
-    this.pyodide?.setInterruptBuffer(undefined as unknown as Int32Array);
+    // Pyodide cannot be unloaded; dropping it lets the worker be terminated cleanly by its host. The interrupt
+    // buffer stays: it is locked in place (lockInterruptBuffer), and a disposed worker is terminated anyway.
     this.pyodide = undefined;
     this.harness = undefined;
   }
@@ -244,6 +251,21 @@ export class PythonRuntime implements ChunkRuntime {
     if (!this.pyodide || !this.harness) throw new Error('PythonRuntime is not initialised: call initialize() first');
     return { pyodide: this.pyodide, harness: this.harness };
   }
+}
+
+/**
+ * Keeps the host's control block as Pyodide's interrupt buffer for good: user code reaches the Pyodide API
+ * (`import pyodide_js`) and its Emscripten module (`pyodide_js._module`), and must not swap the poll out, which is
+ * where pause and the CPU limit take hold. What cannot be locked (the flag in WebAssembly memory that turns the
+ * poll off) only stops the poll, and a worker that stops answering it is replaced by the host's watchdog.
+ */
+function lockInterruptBuffer(pyodide: PyodideAPI, signals: object): void {
+  const refuse = () => {
+    throw new TypeError("the interrupt buffer belongs to idle-sense's host and cannot be replaced");
+  };
+  Object.defineProperty(pyodide, 'setInterruptBuffer', { value: refuse, writable: false, enumerable: false, configurable: false });
+  const module = (pyodide as unknown as { _module?: object })._module;
+  if (module) Object.defineProperty(module, 'Py_EmscriptenSignalBuffer', { get: () => signals, set: refuse, enumerable: false, configurable: false });
 }
 
 function describe(err: unknown): string {

@@ -1,11 +1,15 @@
 // The transitioner: a chunk (BOINC's workunit) is recomputed from the states of its replicas (BOINC's results),
 // never patched event by event. `settle(chunk, replicas, context)` is pure: it decides the chunk's state, how many
 // more replicas it wants, the verdict on each replica, and the trust updates that follow. Stores change replicas
-// (issued, reported, expired, cancelled), then call settle and write back what it returns.
+// (issued, reported, expired, released, cancelled), then call settle and write back what it returns.
 import type { Attachment, FailureKind, ResultReport, VerificationPolicy } from '../../../protocol/index.js';
 import { agreement, validator } from './validate.js';
 
-export type ReplicaState = 'running' | 'ok' | 'error' | 'expired' | 'cancelled';
+/**
+ * `released`: the contributor handed the lease back before it ended (it paused, or its tab stopped a chunk that would
+ * not pause). Like `cancelled` it is no attempt at all: it uses up neither `maxErrors` nor `maxResults`.
+ */
+export type ReplicaState = 'running' | 'ok' | 'error' | 'expired' | 'released' | 'cancelled';
 export type Verdict = 'pending' | 'valid' | 'invalid' | 'inconclusive';
 
 /** One issued attempt at a chunk (a lease and, once reported, its result). */
@@ -46,7 +50,7 @@ export interface Chunk {
   state: ChunkState;
   /** Replicas to issue now: the chunk is in the queue while this is above 0. */
   wanted: number;
-  /** Replicas issued (cancelled ones excluded) and those still running; derived from the replicas. */
+  /** Replicas issued (cancelled ones excluded, released ones included) and those still running; derived from the replicas. */
   issued: number;
   running: number;
   /** The canonical replica, once chosen. */
@@ -131,6 +135,9 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
   const running = out.filter((r) => r.state === 'running');
   const successes = out.filter((r) => r.state === 'ok');
   const failed = out.filter((r) => r.state === 'error' || r.state === 'expired');
+  // What counts against maxResults: a released lease was issued (its chunk loads its replicas again, its attempt
+  // number is taken) but is no attempt.
+  const attempts = out.filter((r) => r.state !== 'cancelled' && r.state !== 'released').length;
   const next: Chunk = { ...chunk, issued: out.filter((r) => r.state !== 'cancelled').length, running: running.length };
   const trust: TrustUpdate[] = [];
   const same = validator(policy.validation);
@@ -224,7 +231,7 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
   // contributor gets a chunk at most once anyway, see mayTake; unreplicated jobs trust their one contributor.)
   const failedBy = new Set(failed.map((r) => r.contributorId));
   if ((unreplicated ? failed.length : failedBy.size) >= policy.maxErrors) {
-    const message = failureMessage(lastFailure!, ctx.timeoutMs, next.issued);
+    const message = failureMessage(lastFailure!, ctx.timeoutMs, attempts);
     for (const r of successes) r.verdict = 'inconclusive';
     return { chunk: finishWithError(next, message, ctx.now, lastFailure), replicas: out, trust };
   }
@@ -235,17 +242,17 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
   for (const group of groups) best = Math.max(best, group.some(trusted) ? group.length : Math.min(group.length, policy.quorum - 1));
   let wanted: number;
   if (chunk.known) wanted = running.length ? 0 : 1;
-  else if (next.issued === 0) wanted = policy.adaptive ? 1 : policy.replicas;
+  else if (attempts === 0) wanted = policy.adaptive ? 1 : policy.replicas;
   else if (policy.adaptive && successes.length === 0 && running.some((r) => r.standAlone && trusted(r))) wanted = 0;
   else wanted = Math.max(0, policy.quorum - best - running.length);
-  wanted = Math.min(wanted, Math.max(0, policy.maxResults - next.issued));
+  wanted = Math.min(wanted, Math.max(0, policy.maxResults - attempts));
 
   for (const r of successes) r.verdict = groups.length > 1 ? 'inconclusive' : 'pending';
   if (wanted === 0 && running.length === 0) {
     // Nothing more may be issued and nothing is pending: give up.
     const message = successes.length
-      ? `no consensus after ${next.issued} results: ${groups.length} different answers`
-      : failureMessage(lastFailure!, ctx.timeoutMs, next.issued);
+      ? `no consensus after ${attempts} results: ${groups.length} different answers`
+      : failureMessage(lastFailure!, ctx.timeoutMs, attempts);
     for (const r of successes) r.verdict = 'inconclusive';
     return { chunk: finishWithError(next, message, ctx.now, successes.length ? undefined : lastFailure), replicas: out, trust };
   }

@@ -1,4 +1,5 @@
-// The contributor protocol (docs/protocol.md): register, lease a batch, fetch a job's spec, heartbeat, report results.
+// The contributor protocol (docs/protocol.md): register, lease a batch, fetch a job's spec, heartbeat, report results,
+// release a lease it will not finish.
 // Every call after registration carries `Authorization: Bearer <token>` for the contributor in the path.
 import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -7,6 +8,7 @@ import {
   HeartbeatRequest,
   LeaseRequest,
   RegisterRequest,
+  ReleaseRequest,
   ReportRequest,
   errorMessage,
   type Attachment,
@@ -62,6 +64,17 @@ export function contributorRoutes({ store, clock, notices, config, blobs }: AppD
   app.post('/:id/heartbeat', authenticated, async (c) => {
     const body = await readJson(c, HeartbeatRequest);
     return c.json({ leases: await store.heartbeat(c.req.param('id'), body.leases, clock.now()) });
+  });
+
+  // A lease handed back before it ends (the contributor paused; its tab stopped a chunk that would not pause): the chunk
+  // is queued again now rather than when the lease would have expired, and counts as no attempt.
+  app.post('/:id/leases/:leaseId/release', authenticated, async (c) => {
+    const body = await readJson(c, ReleaseRequest);
+    const leaseId = c.req.param('leaseId');
+    const released = await store.releaseLease(c.req.param('id'), { leaseId, leaseToken: body.leaseToken }, clock.now());
+    if (!released.ok) throw new ApiError(released.error.code, leaseId);
+    notices.changed('*');
+    return c.json(released.value);
   });
 
   app.post('/:id/results', authenticated, async (c) => {

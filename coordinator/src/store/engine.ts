@@ -12,7 +12,9 @@ import {
   type Lease,
   type LeaseRef,
   type LeaseState,
+  type Outcome,
   type RegisterResponse,
+  type ReleaseResponse,
   type ReportOutcome,
   type ResultReport,
   type Runtime,
@@ -144,6 +146,7 @@ const leaseState: Record<Replica['state'], LeaseState> = {
   ok: 'finished',
   error: 'finished',
   expired: 'expired',
+  released: 'released',
   cancelled: 'cancelled',
 };
 
@@ -515,6 +518,30 @@ export class EngineStore implements Store {
       this.reverifyCaught(jobs, now);
       jobs.saveAll();
       return outcomes;
+    });
+  }
+
+  async releaseLease(contributorId: string, { leaseId, leaseToken }: LeaseRef, now: number): Promise<Outcome<ReleaseResponse>> {
+    return this.repo.transaction(() => {
+      const replica = this.repo.replica(leaseId);
+      const check = checkLease({ replica, contributorId, token: leaseToken, now });
+      if (replica?.state === 'released' && check.action === 'reject' && check.error.code === ErrorCode.LeaseReleased) {
+        return { ok: true, value: { leaseId, state: 'released' } }; // released twice: the same answer
+      }
+      if (check.action === 'reject') return { ok: false, error: check.error };
+      if (check.action === 'duplicate') return { ok: false, error: reject(ErrorCode.LeaseFinished).error };
+      this.caught.clear();
+      const jobs = new JobCache(this.repo);
+      const job = jobs.get(replica!.jobId);
+      if (check.action === 'expire') {
+        this.expire(job, replica!, now);
+        jobs.saveAll();
+        return { ok: false, error: reject(ErrorCode.LeaseExpired).error };
+      }
+      // Not an attempt: the chunk wants a replica again at once, with no cool-down and no error counted.
+      this.changeReplica(job, replica!, (r) => ({ ...r, state: 'released', reportedAt: now }), now);
+      jobs.saveAll();
+      return { ok: true, value: { leaseId, state: 'released' } };
     });
   }
 

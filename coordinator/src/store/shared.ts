@@ -72,6 +72,8 @@ export function checkLease({ replica, contributorId, token, now }: LeaseCheckInp
       return { action: 'duplicate' };
     case 'expired':
       return reject(ErrorCode.LeaseExpired);
+    case 'released':
+      return reject(ErrorCode.LeaseReleased);
     case 'cancelled':
       return reject(ErrorCode.JobCancelled);
     case 'running':

@@ -45,7 +45,7 @@ const MIGRATIONS: Record<number, string> = {
  *               them; only building a contributor's JobSpec (once per contributor and job) and the source API do.
  * chunks:       one row per chunk (BOINC's workunit): state open | ok | error, how many replicas it wants now, and
  *               once settled the canonical result's output.
- * leases:       one row per issued replica (BOINC's result): state running | ok | error | expired | cancelled,
+ * leases:       one row per issued replica (BOINC's result): state running | ok | error | expired | released | cancelled,
  *               verdict pending | valid | invalid | inconclusive, its token, deadline and reported result.
  * contributors: registered contributors; only a hash of the token is kept.
  * trust:        per contributor and runtime, for adaptive replication and quarantine; validated_at drives decay.

@@ -6,6 +6,7 @@ import { newJobFrom } from '../domain/policy.js';
 import { runAdaptiveContract } from './adaptive.case.test.js';
 import { runLimitsContract } from './limits.case.test.js';
 import { runQuotaContract } from './quota.case.test.js';
+import { runReleaseContract } from './release.case.test.js';
 import type { NewJob, SchedulingPolicy, Store } from './store.js';
 
 export interface StoreContractOptions {
@@ -627,4 +628,5 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
   runAdaptiveContract(name, newStore);
   runLimitsContract(name, newStore);
   runQuotaContract(name, newStore);
+  runReleaseContract(name, newStore);
 }

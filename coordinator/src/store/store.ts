@@ -10,7 +10,9 @@ import type {
   JobSummary,
   Lease,
   LeaseRef,
+  Outcome,
   RegisterResponse,
+  ReleaseResponse,
   ReportOutcome,
   ResultReport,
   Runtime,
@@ -173,6 +175,12 @@ export interface Store {
   heartbeat(contributorId: string, leases: LeaseRef[], now: number): Promise<HeartbeatResponse['leases']>;
   /** Records finished attempts. Idempotent per lease; one outcome per report, in order. */
   reportResults(contributorId: string, reports: ResultReport[], now: number): Promise<ReportOutcome[]>;
+  /**
+   * Gives a running lease back before it ends: its chunk goes back to the queue at once, and no error is counted.
+   * Idempotent. Errors: LEASE_NOT_FOUND (unknown, or another contributor's), LEASE_TOKEN_INVALID, LEASE_EXPIRED,
+   * JOB_CANCELLED, LEASE_FINISHED (already reported).
+   */
+  releaseLease(contributorId: string, lease: LeaseRef, now: number): Promise<Outcome<ReleaseResponse>>;
   /** Expires every lease whose deadline has passed; returns how many. */
   expireLeases(now: number): Promise<number>;
 
