@@ -25,6 +25,8 @@ class FakeCoordinator {
   jobs = new Map<string, JobSpec>([[JOB.id, JOB]]);
   heartbeats: string[][] = [];
   reports: ResultReport[][] = [];
+  /** Leases handed back (`POST .../leases/:leaseId/release`), with the token each came with. */
+  released: string[] = [];
   down = false;
   retryAfterMs: number | undefined = 2_000;
   leaseState: (leaseId: string) => LeaseState = () => 'active';
@@ -62,10 +64,15 @@ class FakeCoordinator {
       const credentials = this.known({ contributorId: `c${this.registrations}`, token: `t${this.registrations}` });
       return json(201, credentials);
     }
-    const match = /^\/api\/contributors\/([^/]+)\/(\w+)(?:\/([^/]+))?$/.exec(url)!;
+    const match = /^\/api\/contributors\/([^/]+)\/(\w+)(?:\/([^/]+))?(?:\/(release))?$/.exec(url)!;
     const auth = (init?.headers as Record<string, string>).Authorization;
     if (!this.tokens.has(match[1]) || auth !== `Bearer ${this.tokens.get(match[1])}`) {
       return json(401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong contributor credentials' } });
+    }
+    if (match[2] === 'leases' && match[4] === 'release') {
+      const leaseId = decodeURIComponent(match[3]);
+      this.released.push(`${leaseId}:${body.leaseToken}`);
+      return json(200, { leaseId, state: 'released' });
     }
     switch (match[2]) {
       case 'leases': {
@@ -150,6 +157,11 @@ class FakeThread implements ChunkThread {
 
   finish(output: unknown = 'done', durationMs = 100, files?: ChunkRun['files']): void {
     this.settle({ ok: true, output, stdout: '', stderr: '', durationMs, ...(files ? { files } : {}) });
+  }
+
+  /** Ends the chunk as the thread's watchdog does when it would not pause: given back, no result. */
+  giveBack(): void {
+    this.settle({ ok: false, failure: 'crash', error: 'the chunk did not pause within 1000 ms', givenBack: true, stdout: '', stderr: '', durationMs: 1_000 });
   }
 
   fail(error: string): void {
@@ -628,6 +640,40 @@ describe('Contributor controls', () => {
     c.setPauseReasons(['the CPU is under serious pressure']);
     await advance(61_000);
     expect(threads[0].interrupted).toBe(1);
+    expect(coordinator.reportedLeases()).toEqual([]);
+    // Handed back at once, so the chunk need not wait for its lease to lapse before someone else computes it.
+    expect(coordinator.released).toEqual(['l0:lt0']);
+    expect(c.snapshot().totals).toMatchObject({ givenBack: 1, errors: 0 });
+  });
+
+  it('a chunk the thread stopped for not pausing is released, not reported, and counts as no error', async () => {
+    coordinator.addChunks(2);
+    const c = contributor();
+    c.start(1);
+    await advance();
+    c.setPauseReasons(['Paused']);
+    expect(threads[0].suspended).toBe(true);
+    threads[0].giveBack();
+    await advance(1_000);
+    expect(coordinator.released).toEqual(['l0:lt0']);
+    expect(coordinator.reportedLeases()).toEqual([]);
+    expect(c.snapshot().totals).toMatchObject({ givenBack: 1, errors: 0, done: 0 });
+    expect(coordinator.leaseRequests).toEqual([1]); // nothing leased while paused
+    c.setPauseReasons([]);
+    await advance();
+    expect(threads[0].inputs).toEqual([0, 1]);
+    threads[0].finish();
+    await advance(300);
+    expect(coordinator.reportedLeases()).toEqual(['l1']);
+  });
+
+  it('Stop releases the running chunks', async () => {
+    coordinator.addChunks(2);
+    const c = contributor();
+    c.start(2);
+    await advance();
+    await c.stop();
+    expect(coordinator.released.sort()).toEqual(['l0:lt0', 'l1:lt1']);
     expect(coordinator.reportedLeases()).toEqual([]);
   });
 

@@ -81,6 +81,11 @@ export interface ContributorTotals {
   cpuMs: number;
   /** Results the coordinator did not store (lease expired, job cancelled). */
   rejected: number;
+  /**
+   * Chunks handed back to the coordinator unfinished (released): paused for longer than `pauseGiveBackMs`, Stop
+   * pressed, or stopped by the thread for not pausing when told to. Neither a result nor an error.
+   */
+  givenBack: number;
 }
 
 /** Local history only: what this browser has given, over all sessions. */
@@ -159,6 +164,8 @@ interface Work {
   startedAt: number;
   /** Set when the lease stopped being ours (cancelled, expired, Stop pressed): the result is dropped, not reported. */
   abandoned: boolean;
+  /** Set when the lease was handed back to the coordinator (released) rather than left to lapse. */
+  released?: boolean;
 }
 
 interface Slot {
@@ -236,7 +243,7 @@ export class Contributor {
   private session?: AbortController;
   private coordinator: CoordinatorView = { state: 'idle' };
   private leaseFailures = 0;
-  private totals: ContributorTotals = { done: 0, errors: 0, cpuMs: 0, rejected: 0 };
+  private totals: ContributorTotals = { done: 0, errors: 0, cpuMs: 0, rejected: 0, givenBack: 0 };
   private lifetime: LifetimeTotals = { chunks: 0, cpuMs: 0 };
   private historyTimer?: ReturnType<typeof setTimeout>;
 
@@ -295,12 +302,12 @@ export class Contributor {
     this.emit();
   }
 
-  /** Stops leasing, interrupts running chunks (their leases lapse and the coordinator re-queues them), reports what finished. */
+  /** Stops leasing, interrupts running chunks (their leases are released: the coordinator re-queues them), reports what finished. */
   async stop(): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
     this.endSession();
-    for (const slot of this.slots) if (slot.work) this.abandon(slot);
+    for (const slot of this.slots) if (slot.work) this.abandon(slot, true);
     this.emit();
     await this.flushReports();
     if (this.state !== 'stopping') return; // started again while the last reports went out
@@ -512,7 +519,7 @@ export class Contributor {
       clearTimeout(this.giveBackTimer);
       this.giveBackTimer = setTimeout(() => {
         // Paused for long: let someone else compute these chunks rather than hold their leases.
-        for (const slot of this.slots) if (slot.work) this.abandon(slot);
+        for (const slot of this.slots) if (slot.work) this.abandon(slot, true);
       }, giveBackMs);
     } else if (!paused && wasPaused) {
       clearTimeout(this.giveBackTimer);
@@ -603,6 +610,12 @@ export class Contributor {
     if (run.ok && run.runtimeInfo?.executionProvider) {
       slot.onnx = { executionProvider: run.runtimeInfo.executionProvider, adapter: run.runtimeInfo.adapter };
     }
+    if (!run.ok && run.givenBack && !work.abandoned) {
+      // The thread stopped a chunk that would not pause (or keep to its CPU limit): the job is not at fault, so
+      // there is no result to report; the chunk goes back to the queue for someone else, or for us after resuming.
+      work.abandoned = true;
+      this.release(work);
+    }
     if (!work.abandoned) {
       this.totals.cpuMs += run.durationMs;
       this.lifetime.cpuMs += run.durationMs;
@@ -667,12 +680,23 @@ export class Contributor {
     }
   }
 
-  private abandon(slot: Slot): void {
+  /** Drops the slot's chunk; with `release`, hands its lease back so the coordinator re-queues the chunk at once. */
+  private abandon(slot: Slot, release = false): void {
     if (!slot.work || slot.work.abandoned) return;
     slot.work.abandoned = true;
     slot.phase = 'stopping';
+    if (release) this.release(slot.work);
     slot.thread.interrupt();
     this.emit();
+  }
+
+  /** Releases a lease (best effort: one that cannot be released lapses at its deadline instead). */
+  private release(work: Work): void {
+    if (work.released) return;
+    work.released = true;
+    this.totals.givenBack++;
+    const { leaseId, leaseToken } = work.lease;
+    this.options.api.release({ leaseId, leaseToken }).catch(() => undefined);
   }
 
   /** In `finishing`, once no chunk runs and every result is out: stopped. */

@@ -191,6 +191,7 @@ function render(snapshot: ContributorSnapshot): void {
   const notes = [
     snapshot.unreported > 0 ? `${plural(snapshot.unreported, 'result')} waiting to be sent` : '',
     totals.rejected > 0 ? `${plural(totals.rejected, 'result')} not accepted (lease expired or job cancelled)` : '',
+    totals.givenBack > 0 ? `${plural(totals.givenBack, 'chunk')} given back unfinished (paused)` : '',
   ].filter(Boolean);
   setText(byId('totals-note'), notes.join(' · '));
 
