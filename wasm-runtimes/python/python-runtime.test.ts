@@ -391,7 +391,6 @@ describe('limits a chunk cannot defeat', () => {
     // The share of wall time the worker slept is the limit's measure: on a machine with other load, the iterations
     // a chunk gets at 100% are themselves cut, so a ratio of iterations says less.
     const spin = await warmed(chunk('end = time.time() + 1.5\nn = 0\nwhile time.time() < end:\n    n += 1\nreturn n', 'import signal, time\nsignal.signal(signal.SIGUSR1, signal.SIG_IGN)'));
-    const full = await thread.run(spin, 0);
     thread.setCpuLimit(50);
     try {
       const limited = await thread.run(spin, 0);
@@ -399,7 +398,6 @@ describe('limits a chunk cannot defeat', () => {
       expect(limited.givenBack).toBeUndefined();
       expect(limited.pausedMs! / wall).toBeGreaterThan(0.4);
       expect(limited.pausedMs! / wall).toBeLessThan(0.6);
-      expect((limited.ok ? (limited.output as number) : 0) / (full.ok ? (full.output as number) : 1)).toBeLessThan(0.8);
 
       const cheat = await warmed(chunk(`${POLL_OFF}\nwhile True:\n    pass`));
       const run = await thread.run(cheat, null);
