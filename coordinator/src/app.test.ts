@@ -286,7 +286,7 @@ describe('contributor protocol over HTTP', () => {
     const released = await release(c, lease.leaseId, { leaseToken: lease.leaseToken });
     expect(released.status).toBe(200);
     expect(released.json).toEqual({ leaseId: lease.leaseId, state: 'released' });
-    expect((await call('GET', `/api/jobs/${job.id}`)).json).toMatchObject({ status: 'queued', queued: 1, running: 0, failed: 0 });
+    expect((await call('GET', `/api/jobs/${job.id}`)).json).toMatchObject({ queued: 0, running: 1, failed: 0 });
     const [again] = (await other.lease(1)).leases;
     expect(again).toMatchObject({ chunkIndex: 0 });
     await other.report([{ leaseId: again.leaseId, leaseToken: again.leaseToken, status: 'ok', output: 2 }]);
