@@ -5,6 +5,15 @@
 // detached buffer) is caught by the host's watchdog instead (RuntimeThread, host/thread.ts), which replaces the worker.
 import { Control } from './runtime.js';
 
+// The block lives in the realm user code runs in, so it is kept where no chunk can reach it: a private field, read
+// only through Atomics functions (and a clock) captured when this module loads, before any chunk. A chunk that
+// replaced `Atomics.load` or the typed-array `length` getter would otherwise be handed the writable block.
+const { load, exchange, add, wait, store } = globalThis.Atomics;
+const Atomics = Object.freeze({ load, exchange, add, wait, store });
+const clock = globalThis.performance;
+const now = clock.now.bind(clock);
+const performance = Object.freeze({ now });
+
 /** How long a throttled runtime computes before it sleeps its share (run/pause duty cycle). */
 export const SLICE_MS = 100;
 /** Longest single throttling sleep, so a changed limit takes effect soon. */
@@ -16,8 +25,12 @@ export class RuntimeControl {
   readonly #block: Int32Array;
   #sliceStart = performance.now();
 
+  /** The block's length, read once: `length` is a prototype getter a chunk could replace. */
+  readonly #slots: number;
+
   constructor(block: Int32Array) {
     this.#block = block;
+    this.#slots = block.length;
   }
 
   /**
@@ -51,7 +64,7 @@ export class RuntimeControl {
   poll(): number {
     const block = this.#block;
     const signal = Atomics.exchange(block, Control.signal, 0);
-    if (signal || block.length <= Control.parked) return signal;
+    if (signal || this.#slots <= Control.parked) return signal;
     if (Atomics.load(block, Control.paused) === 1) {
       this.hold(0);
     } else {
@@ -67,12 +80,12 @@ export class RuntimeControl {
 
   /** Blocks while the host holds this worker suspended (see ChunkRuntime.park); returns at once otherwise. */
   park(): void {
-    if (this.#block.length > Control.parked && Atomics.load(this.#block, Control.paused) === 1) this.hold(0);
+    if (this.#slots > Control.parked && Atomics.load(this.#block, Control.paused) === 1) this.hold(0);
   }
 
   /** Marks the computing/not-computing phases of a chunk (Control.computing): the host charges CPU time to the former. */
   computing(on: boolean): void {
-    if (this.#block.length > Control.computing) Atomics.store(this.#block, Control.computing, on ? 1 : 0);
+    if (this.#slots > Control.computing) Atomics.store(this.#block, Control.computing, on ? 1 : 0);
   }
 
   /**

@@ -1,6 +1,6 @@
 // RuntimeHost: the one ChunkRuntime a worker exposes. It hosts every in-tab runtime (Python now, ONNX next), each
 // created lazily the first time a job needs it, and hands each chunk to the runtime its job names. It knows nothing
-// of transports; runtimes.worker.ts exposes it with Comlink after locking the worker down.
+// of transports; runtimes.worker.ts serves it with Comlink over its private channel after locking the worker down.
 import type { JobSpec, Runtime } from '../../protocol/index.js';
 import { RuntimeControl } from '../control.js';
 import type { ChunkContext, ChunkRun, ChunkRuntime, RuntimeOptions } from '../runtime.js';
@@ -21,9 +21,10 @@ export interface RuntimeHostOptions extends RuntimeOptions {
  */
 export class RuntimeHost implements ChunkRuntime {
   private options?: RuntimeHostOptions;
-  private control?: SharedArrayBuffer;
+  /** A true private field: a chunk that gets hold of this object (user code shares its realm) cannot read it. */
+  #control?: SharedArrayBuffer;
   /** Parks the whole worker on suspend, whichever runtime (if any) is loaded. */
-  private parker?: RuntimeControl;
+  #parker?: RuntimeControl;
   private readonly runtimes = new Map<Runtime, Promise<ChunkRuntime>>();
 
   constructor(private readonly factories: RuntimeFactories) {}
@@ -35,8 +36,8 @@ export class RuntimeHost implements ChunkRuntime {
   }
 
   setInterruptBuffer(buffer: SharedArrayBuffer): void {
-    this.control = buffer;
-    this.parker = new RuntimeControl(new Int32Array(buffer));
+    this.#control = buffer;
+    this.#parker = new RuntimeControl(new Int32Array(buffer));
     for (const pending of this.runtimes.values()) void pending.then((runtime) => runtime.setInterruptBuffer(buffer), () => undefined);
   }
 
@@ -52,7 +53,7 @@ export class RuntimeHost implements ChunkRuntime {
   }
 
   park(): void {
-    this.parker?.park();
+    this.#parker?.park();
   }
 
   /** WebAssembly memory of every loaded runtime together. */
@@ -78,7 +79,7 @@ export class RuntimeHost implements ChunkRuntime {
       pending = (async () => {
         const runtime = await factory();
         await runtime.initialize(this.options!);
-        if (this.control) runtime.setInterruptBuffer(this.control);
+        if (this.#control) runtime.setInterruptBuffer(this.#control);
         this.loaded.push(runtime);
         return runtime;
       })();

@@ -1,5 +1,6 @@
-// Browser spawn factory for RuntimeThread: a module Worker running onnx.worker.ts. The `new URL(..., import.meta.url)`
-// form is what lets Vite find and bundle the worker.
+// Browser spawn factory for RuntimeThread: a module Worker running onnx.worker.ts, reached over its private port
+// (host/private-channel.ts). The `new URL(..., import.meta.url)` form is what lets Vite find and bundle the worker.
+import { overPrivateChannel } from '../host/private-channel.js';
 import type { SpawnedWorker } from '../host/thread.js';
 
 /**
@@ -8,9 +9,5 @@ import type { SpawnedWorker } from '../host/thread.js';
  * await thread.start({ ortURL: '/onnxruntime/', allowGpu: true } as RuntimeOptions);
  */
 export function spawnBrowserOnnxWorker(): SpawnedWorker {
-  const worker = new Worker(new URL('./onnx.worker.ts', import.meta.url), { type: 'module', name: 'idle-sense onnx' });
-  const exited = new Promise<string>((resolve) => {
-    worker.addEventListener('error', (event) => resolve(event.message || 'uncaught error in the worker'), { once: true });
-  });
-  return { endpoint: worker, terminate: () => worker.terminate(), exited };
+  return overPrivateChannel(new Worker(new URL('./onnx.worker.ts', import.meta.url), { type: 'module', name: 'idle-sense onnx' }));
 }

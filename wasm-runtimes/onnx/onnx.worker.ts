@@ -1,8 +1,10 @@
-// Browser module worker for ONNX: one OnnxRuntime, exposed with Comlink, spawned by spawnBrowserOnnxWorker (browser.ts).
+// Browser module worker for ONNX: one OnnxRuntime, served with Comlink over the private port the page hands over first
+// (host/private-channel.ts; nothing on `self` answers), spawned by spawnBrowserOnnxWorker (browser.ts).
 // It runs no user code (a model is data, interpreted by ONNX Runtime's WebAssembly), so it keeps the capabilities
 // the Python worker must not have: model downloads from the coordinator, the Cache Storage model cache, Web Locks
 // (one download per model per browser) and, only when the contributor allows the GPU, WebGPU.
 import * as Comlink from 'comlink';
+import { acceptPrivateChannel } from '../host/private-channel.js';
 import { OnnxRuntime, type OnnxRuntimeOptions } from './onnx-runtime.js';
 
 /**
@@ -24,4 +26,8 @@ function removeGpu(): void {
   if ('GPU' in globalThis) Reflect.deleteProperty(globalThis, 'GPU');
 }
 
-Comlink.expose(new TabOnnxRuntime());
+const runtime = new TabOnnxRuntime();
+acceptPrivateChannel(globalThis as unknown as DedicatedWorkerGlobalScope).then(
+  (endpoint) => Comlink.expose(runtime, endpoint),
+  (err: unknown) => console.error(err),
+);

@@ -1,7 +1,6 @@
-// Node spawn factory for RuntimeThread: a worker_threads worker running the same PythonRuntime as the browser.
-/// <reference path="./comlink-node-adapter.d.ts" />
-import { Worker } from 'node:worker_threads';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+// Node spawn factory for RuntimeThread: a worker_threads worker running the same PythonRuntime as the browser,
+// reached over its private port (host/node-channel.ts).
+import { spawnNodeWorker } from '../host/node-channel.js';
 import type { SpawnedWorker } from '../host/thread.js';
 
 /**
@@ -10,10 +9,5 @@ import type { SpawnedWorker } from '../host/thread.js';
  * await thread.start({});
  */
 export function spawnNodePythonWorker(): SpawnedWorker {
-  const worker = new Worker(new URL('./node-worker.mjs', import.meta.url), { name: 'idle-sense python' });
-  const exited = new Promise<string>((resolve) => {
-    worker.once('error', (err) => resolve(err instanceof Error ? err.message : String(err)));
-    worker.once('exit', (code) => resolve(`exit code ${code}`));
-  });
-  return { endpoint: nodeEndpoint(worker), terminate: () => void worker.terminate(), exited };
+  return spawnNodeWorker(new URL('./node-worker.mjs', import.meta.url), 'idle-sense python');
 }

@@ -1,10 +1,8 @@
-// Node worker_threads worker: the same PythonRuntime as in the browser, exposed with Comlink over nodeEndpoint.
-// Started through node-worker.mjs, which first teaches the worker to load TypeScript.
-/// <reference path="./comlink-node-adapter.d.ts" />
-import { parentPort } from 'node:worker_threads';
+// Node worker_threads worker: the same PythonRuntime as in the browser, served with Comlink over the private port
+// its spawner hands over first (host/node-channel.ts). Started through node-worker.mjs, which first teaches the
+// worker to load TypeScript.
 import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { acceptNodeChannel } from '../host/node-channel.js';
 import { PythonRuntime } from './python-runtime.js';
 
-if (!parentPort) throw new Error('python.node-worker.ts must run inside a worker thread');
-Comlink.expose(new PythonRuntime(), nodeEndpoint(parentPort));
+Comlink.expose(new PythonRuntime(), await acceptNodeChannel());
