@@ -25,15 +25,17 @@ function runtimeFilePrefixes(options: RuntimeHostOptions): string[] {
 
 /**
  * `postMessage` to the page is the one way out of a worker that needs no capability; the host talks over its
- * private port, so it is taken away (on the global and on every prototype that defines it). A chunk flooding the
+ * private port, so it is taken away. A chunk flooding the
  * page with messages could otherwise cost the page's main thread memory and time, even though nothing reads them.
  */
 function removePostMessage(): void {
   const disabled = () => {
     throw capabilityError('postMessage');
   };
+  // A [Global] interface keeps its operations on the global object itself; any prototype copy goes too. Not
+  // configurable: a chunk can neither delete the stand-in nor put its own in its place.
   for (let target: object | null = scope; target; target = Object.getPrototypeOf(target)) {
-    if (!Object.prototype.hasOwnProperty.call(target, 'postMessage')) continue;
+    if (target !== scope && !Object.prototype.hasOwnProperty.call(target, 'postMessage')) continue;
     Object.defineProperty(target, 'postMessage', { value: disabled, writable: false, configurable: false, enumerable: false });
   }
 }
