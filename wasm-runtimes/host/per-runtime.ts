@@ -22,6 +22,8 @@ export class PerRuntimeThread {
   private readonly threads = new Map<Runtime, Promise<RuntimeThread>>();
   private readonly started: RuntimeThread[] = [];
   private current?: RuntimeThread;
+  /** The thread of the last chunk, kept after it ended: an idle thread still names the job it has loaded. */
+  private lastUsed?: RuntimeThread;
   private suspended = false;
   private cpuLimit?: number;
   private disposed = false;
@@ -47,6 +49,7 @@ export class PerRuntimeThread {
       return { ok: false, failure: 'crash', error, stdout: '', stderr: '', durationMs: 0 };
     }
     this.current = thread;
+    this.lastUsed = thread;
     try {
       return await thread.run(job, input, context);
     } finally {
@@ -75,12 +78,15 @@ export class PerRuntimeThread {
     for (const thread of this.started) thread.setCpuLimit(percent);
   }
 
-  /** Chunks run by the current workers together, for recycling after a number of chunks. */
-  /** The job the last-used runtime's worker has loaded (see RuntimeThread.loadedJobId). */
+  /**
+   * The job the last-used runtime's worker has loaded (see RuntimeThread.loadedJobId), also between chunks: the
+   * tab names the jobs of its idle threads when it leases, for job affinity.
+   */
   get loadedJobId(): string | undefined {
-    return this.current?.loadedJobId;
+    return this.lastUsed?.loadedJobId;
   }
 
+  /** Chunks run by the current workers together, for recycling after a number of chunks. */
   get chunksRun(): number {
     return this.started.reduce((sum, thread) => sum + thread.chunksRun, 0);
   }
@@ -99,6 +105,7 @@ export class PerRuntimeThread {
     for (const pending of this.threads.values()) void pending.then((thread) => thread.dispose(), () => undefined);
     this.threads.clear();
     this.started.length = 0;
+    this.lastUsed = undefined;
   }
 
   private thread(runtime: Runtime): Promise<RuntimeThread> {
