@@ -1,5 +1,6 @@
 // The contribute page (`/`): wires the controls (persisted settings), the browser's signals (input, battery, CPU
 // pressure, storage) and the live display to a Contributor.
+import { defaultProbeTarget, runSandboxProbe, type SandboxVerdict } from '../../wasm-runtimes/host/sandbox-probe.js';
 import { byId, h, setText } from '../shared/dom.js';
 import { formatDuration, plural } from '../shared/format.js';
 import { BrowserConditions, pauseReasons } from './conditions.js';
@@ -61,8 +62,29 @@ const contributor = new Contributor({
   beforeLease: checkStorage,
   limits: limitsFrom(settings),
 });
-// Test and debugging hook: the page's own state, nothing secret (the token stays in the client).
-(globalThis as { idleSense?: unknown }).idleSense = { snapshot: () => contributor.snapshot() };
+// Test and debugging hook: the page's own state, nothing secret (the token stays in the client), and the sandbox
+// check against any target (the e2e points it at a spy server).
+(globalThis as { idleSense?: unknown }).idleSense = {
+  snapshot: () => contributor.snapshot(),
+  sandboxProbe: (target: string) => runSandboxProbe(target),
+};
+
+// The sandbox check runs as the page loads; Start waits for it, and a browser that does not enforce the worker CSP
+// (the second wall around other people's code) runs no job at all.
+let sandboxBlocked = false;
+const sandboxCheck: Promise<SandboxVerdict> = runSandboxProbe(defaultProbeTarget(location.href)).then((result) => {
+  sandboxBlocked = !result.ok;
+  const status = byId('sandbox-status');
+  if (result.ok) setText(status, `Sandbox check passed: this browser refused all ${result.checks.length} ways out (${Math.round(result.totalMs)} ms).`);
+  else {
+    status.hidden = true;
+    const error = byId('sandbox-error');
+    setText(error, `Contributing is disabled: ${result.problem}`);
+    error.hidden = false;
+  }
+  scheduleRender();
+  return result;
+});
 
 const conditions = new BrowserConditions(updatePauses);
 void conditions.start(settings).then(() => {
@@ -131,7 +153,8 @@ for (const input of [cpuLimitInput, memoryInput, recycleInput, idleInput, idleMi
   input.addEventListener('change', applySettings);
 }
 
-startButton.addEventListener('click', () => {
+startButton.addEventListener('click', async () => {
+  if (!(await sandboxCheck).ok) return;
   const count = Number(threadsInput.value);
   if (!Number.isInteger(count) || count < 1 || count > 256) {
     threadsInput.setCustomValidity('Enter a whole number of threads, at least 1.');
@@ -170,7 +193,7 @@ const STATE_TEXT = { running: 'Contributing', finishing: 'Finishing, then stoppi
 function render(snapshot: ContributorSnapshot): void {
   const active = snapshot.state === 'running' || snapshot.state === 'finishing';
   const paused = active && snapshot.paused.length > 0;
-  startButton.disabled = snapshot.state === 'running' || snapshot.state === 'stopping';
+  startButton.disabled = sandboxBlocked || snapshot.state === 'running' || snapshot.state === 'stopping';
   finishButton.disabled = snapshot.state !== 'running';
   stopButton.disabled = !active;
   threadsInput.disabled = active;

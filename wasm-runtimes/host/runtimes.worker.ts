@@ -5,7 +5,7 @@
 // turn against the contributor: no unrestricted fetch, no Cache Storage, no GPU. ONNX, which runs no user code, has
 // its own worker (wasm-runtimes/onnx/onnx.worker.ts) and keeps its model downloads and cache there.
 import * as Comlink from 'comlink';
-import { capabilityError, lockDown } from '../lockdown.js';
+import { capabilityError, hardenAfterLoad, lockDown } from '../lockdown.js';
 import type { ChunkRuntime } from '../runtime.js';
 import { acceptPrivateChannel } from './private-channel.js';
 import { RuntimeHost, type RuntimeHostOptions } from './runtime-host.js';
@@ -41,7 +41,7 @@ function removePostMessage(): void {
 }
 
 /**
- * What Comlink serves: only the five ChunkRuntime methods, as closures over the host, on a frozen object without a
+ * What Comlink serves: only the ChunkRuntime methods, as closures over the host, on a frozen object without a
  * prototype. Comlink walks request paths with intrinsics user code can replace (Array.prototype.reduce sees the
  * served object), so the object it holds must be worth nothing beyond those calls: it reaches no field of the host.
  */
@@ -57,6 +57,8 @@ function served(host: RuntimeHost): ChunkRuntime {
   };
   runtime.run = (job, input, context) => host.run(job, input, context);
   runtime.memoryBytes = () => host.memoryBytes();
+  // Blocks the worker while the host holds it suspended (RuntimeThread.suspend on a worker between chunks).
+  runtime.park = () => host.park();
   runtime.dispose = () => host.dispose();
   return Object.freeze(runtime);
 }
@@ -65,7 +67,9 @@ class LockedRuntimeHost extends RuntimeHost {
   override async initialize(options: RuntimeHostOptions = {}): Promise<void> {
     // Before anything else: from here on, user code can only ever see the locked-down global.
     lockDown(globalThis, { allowedFetchPrefixes: runtimeFilePrefixes(options) });
-    await super.initialize(options);
+    // Python loads now, not on the first chunk, so that the freeze below comes after it and before any user code.
+    await super.initialize({ ...options, preload: ['python'] });
+    hardenAfterLoad(globalThis);
   }
 }
 
