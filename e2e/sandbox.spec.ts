@@ -257,7 +257,8 @@ def main(kind):
                 standins[name] = "ran"
             except Exception as err:
                 standins[name] = str(err)
-        return {"global": chain(js.globalThis), "navigator": chain(js.navigator), "standins": standins}
+        costs = {m.name: [m.duration, m.detail.to_py()] for m in js.performance.getEntriesByType("measure")}
+        return {"global": chain(js.globalThis), "navigator": chain(js.navigator), "standins": standins, "costs": costs}
     if kind == "patch":
         tried = {}
         def attempt(name, action, took_effect):
@@ -320,7 +321,9 @@ test('a chunk sees only allow-listed globals, and cannot patch a built-in for th
   await waitForJob(coordinator.url, job.id, (j) => j.status === 'completed' || j.status === 'failed', 120_000);
   const [inspect, patch, after] = await results(coordinator.url, job.id);
   expect(inspect.status, inspect.error).toBe('ok');
-  const seen = inspect.output as { global: string[][]; navigator: string[][]; standins: Record<string, string> };
+  const seen = inspect.output as { global: string[][]; navigator: string[][]; standins: Record<string, string>; costs: Record<string, [number, object]> };
+  console.log(`lockdown and freeze in the worker: ${JSON.stringify(seen.costs)}`);
+  expect(Object.keys(seen.costs)).toEqual(expect.arrayContaining(['idle-sense lockdown', 'idle-sense harden']));
 
   const globalNames = new Set(seen.global.flat());
   const navigatorNames = new Set(seen.navigator.flat());
