@@ -2,7 +2,7 @@
 // left, so a chunk can neither act as the contributor (network, storage, devices) nor leave code behind for the
 // harness or a later chunk to run (monkey-patched built-ins). The coordinator's Content-Security-Policy on the worker
 // scripts is the second wall (connect-src 'self', script-src 'self', worker-src 'none'); the contribute page checks
-// that the browser enforces it before it runs any job (site/contribute/sandbox-probe.ts).
+// that the browser enforces it before it runs any job (host/sandbox-probe.ts).
 //
 // Two steps, because Pyodide must load between them:
 // 1. `lockDown` (first thing in the worker): every global, and every property of the global's prototype chain and of
