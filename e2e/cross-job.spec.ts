@@ -28,6 +28,13 @@ import pyodide_js
 from pyodide.ffi import create_proxy
 
 A_MARK = True
+STOLEN = []
+
+def attempt(plant_one):
+    try:
+        plant_one()
+    except Exception:
+        pass
 
 def plant():
     if getattr(builtins, "POISON", None):
@@ -54,25 +61,27 @@ def plant():
     harness["POISON"] = "A"
 
     # pyodide_js: spy on every workspace mounted after this one.
-    js.globalThis.stolen = js.Array.new()
     original_mount = pyodide_js.mountNativeFS
     def spying_mount(path, handle):
-        js.globalThis.stolen.push(handle)
+        STOLEN.append(handle)
         return original_mount(path, handle)
-    pyodide_js.mountNativeFS = create_proxy(spying_mount)
-    pyodide_js.POISON = "A"
+    attempt(lambda: setattr(pyodide_js, "mountNativeFS", create_proxy(spying_mount)))
+    attempt(lambda: setattr(pyodide_js, "POISON", "A"))
 
-    # JS: listeners for whatever reaches the worker, a forging JSON.parse, globals and a polluted prototype.
+    # JS: listeners for whatever reaches the worker, a forging JSON.parse, globals and a polluted prototype. The
+    # worker's global and intrinsics are frozen before user code (lockdown.ts hardenAfterLoad), so most of these
+    # fail already; each is tried on its own, and whatever did take must still be gone for job B.
     def listen(event):
-        js.globalThis.stolen.push(event.data)
-    js.self.addEventListener("message", create_proxy(listen))
-    js.self.onmessage = create_proxy(listen)
+        STOLEN.append(event.data)
+    attempt(lambda: js.self.addEventListener("message", create_proxy(listen)))
+    attempt(lambda: setattr(js.self, "onmessage", create_proxy(listen)))
     original_parse = js.JSON.parse
     def forging_parse(text, *rest):
         return original_parse(text) if text.startswith('"A:') else "forged by A"
-    js.JSON.parse = create_proxy(forging_parse)
-    js.globalThis.POISON = "A"
-    js.Object.defineProperty(js.Object.prototype, "polluted", js.Object.fromEntries([["value", "A"]]))
+    attempt(lambda: setattr(js.JSON, "parse", create_proxy(forging_parse)))
+    attempt(lambda: setattr(js.globalThis, "POISON", "A"))
+    attempt(lambda: setattr(js.globalThis, "stolen", js.Array.new()))
+    attempt(lambda: js.Object.defineProperty(js.Object.prototype, "polluted", js.Object.fromEntries([["value", "A"]])))
 
 def main(x):
     plant()
@@ -103,7 +112,7 @@ def main(x):
         seen.append("pyodide_js")
     if js.Reflect.has(js.globalThis, "POISON") or js.Reflect.has(js.globalThis, "stolen"):
         seen.append("globalThis")
-    if str(js.Object.prototype.toString.call(js.globalThis.onmessage)) != "[object Null]":
+    if str(js.Object.prototype.toString.call(js.Reflect.get(js.globalThis, "onmessage"))) not in ("[object Null]", "[object Undefined]"):
         seen.append("onmessage")
     if js.Reflect.has(js.Object.new(), "polluted"):
         seen.append("Object.prototype")
@@ -139,6 +148,7 @@ import pyodide_js
 from pyodide.ffi import create_proxy, to_js
 
 arrived = []
+KEEP = []
 
 def record(source):
     def on_message(event):
@@ -170,7 +180,7 @@ def reachable_ports():
 
 def main(step):
     if step == "no-port-reachable":
-        return {"ports": reachable_ports(), "onmessage": str(js.Object.prototype.toString.call(js.globalThis.onmessage))}
+        return {"ports": reachable_ports(), "onmessage": str(js.Object.prototype.toString.call(js.Reflect.get(js.globalThis, "onmessage")))}
     if step == "capture-replies":
         # Where a host on self would post its replies: take postMessage over. It is gone, so this fails.
         try:
@@ -182,7 +192,7 @@ def main(step):
     if step == "self-dispatch":
         channel = js.MessageChannel.new()
         channel.port1.onmessage = record("reply port")
-        js.globalThis.replyPort = channel.port1  # keep it alive
+        KEEP.append(channel.port1)  # keep it alive (the global is frozen: nothing can be added to it)
         js.self.dispatchEvent(message({"id": "get-root", "type": "GET", "path": []}))
         js.self.dispatchEvent(message({"id": "get-run", "type": "GET", "path": ["run"]}))
         js.self.dispatchEvent(message({"id": "endpoint", "type": "ENDPOINT"}))
@@ -224,7 +234,9 @@ test('Comlink messages a chunk dispatches to its own global reach no host, no po
   const at = (step: string) => got[steps.indexOf(step)];
 
   // Nothing on globalThis or pyodide_js is a MessagePort, and the worker has no onmessage handler.
-  expect(at('no-port-reachable')).toMatchObject({ status: 'ok', output: { ports: [], onmessage: '[object Null]' } });
+  // No handler: null, or (the allow-listed global, lockdown.ts) no onmessage property at all.
+  expect(at('no-port-reachable')).toMatchObject({ status: 'ok', output: { ports: [] } });
+  expect(['[object Null]', '[object Undefined]']).toContain((at('no-port-reachable').output as { onmessage: string }).onmessage);
   expect(at('capture-replies')).toMatchObject({ status: 'ok', output: 'listening' });
   expect(at('self-dispatch')).toMatchObject({ status: 'ok', output: 'dispatched' });
   expect(at('post-to-page').status).toBe('error');
