@@ -65,6 +65,7 @@ const sections = [
   await section('Python syntax check at submission', async () => (await import('./syntax-check.js')).benchSyntaxCheck),
   await section('ONNX runtime', async () => (await import('./onnx.js')).benchOnnx),
   await section('Python runtime', loadPythonBench),
+  await section('Job switching', async () => (await import('./jobswitch.js')).benchJobSwitch),
 ];
 // How to read the tables above; the numbers themselves are this run's.
 const reading = `## Reading
