@@ -215,6 +215,8 @@ test('the browser enforces the worker CSP by itself: the probe worker (no lockdo
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${coordinator.url}/`);
+  // The page's module sets its test hook after top-level awaits (settings, OPFS): wait for it rather than race it.
+  await page.waitForFunction(() => typeof (globalThis as { idleSense?: { sandboxProbe?: unknown } }).idleSense?.sandboxProbe === 'function');
   const verdict = await page.evaluate(
     (target) => (globalThis as unknown as { idleSense: { sandboxProbe(t: string): Promise<{ ok: boolean; checks: { name: string; refused: boolean; detail: string }[]; ms: number; totalMs: number }> } }).idleSense.sandboxProbe(target),
     spy.url,
