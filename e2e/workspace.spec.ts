@@ -41,9 +41,14 @@ async function opfsTree(page: Page): Promise<string[]> {
   return page.evaluate(async () => {
     const paths: string[] = [];
     const walk = async (dir: FileSystemDirectoryHandle, prefix: string) => {
-      for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
-        paths.push(prefix + name);
-        if (handle.kind === 'directory') await walk(handle as FileSystemDirectoryHandle, `${prefix}${name}/`);
+      try {
+        for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+          paths.push(prefix + name);
+          if (handle.kind === 'directory') await walk(handle as FileSystemDirectoryHandle, `${prefix}${name}/`);
+        }
+      } catch (error) {
+        // The page may remove a directory while it is walked (its sweep, a chunk ending): what vanished is not there.
+        if (!(error instanceof DOMException && error.name === 'NotFoundError')) throw error;
       }
     };
     await walk(await navigator.storage.getDirectory(), '');
