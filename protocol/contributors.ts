@@ -33,6 +33,13 @@ export const LeaseRequest = z.strictObject({
    */
   loadedJobs: z.array(z.string().min(1).max(200)).max(1024).optional(),
   /**
+   * Leases whose chunks the caller has finished and whose results are on their way (batched, or being prepared). For
+   * job affinity only: those chunks no longer hold a thread, so they do not count towards their job's fair share
+   * when the caller's idle threads ask for more of it. Leases that are not the caller's, or no longer running, are
+   * ignored; the leases the caller may hold are counted as before.
+   */
+  finishedLeases: z.array(z.string().min(1).max(200)).max(1024).optional(),
+  /**
    * Ids of jobs whose JobSpec the contributor already holds: the answer leaves their specs out. A job's spec never
    * changes after submission, so its id is its version.
    */

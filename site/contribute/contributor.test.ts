@@ -46,6 +46,8 @@ class FakeCoordinator {
 
   /** `loadedJobs` of each lease request (undefined when none was sent). */
   loadedJobsSent: (string[] | undefined)[] = [];
+  /** `finishedLeases` of each lease request. */
+  finishedLeasesSent: (string[] | undefined)[] = [];
   blobs = new Map<string, Uint8Array>();
   /** Order of blob uploads and reports, to check attachments go first. */
   calls: string[] = [];
@@ -79,6 +81,7 @@ class FakeCoordinator {
         this.leaseRequests.push(body.max);
         this.specsHeldSent.push(body.haveSpecs);
         this.loadedJobsSent.push(body.loadedJobs);
+        this.finishedLeasesSent.push(body.finishedLeases);
         const leases = this.queue.splice(0, body.max);
         const jobs: Record<string, JobSpec> = {};
         for (const { jobId } of leases) {
@@ -248,6 +251,16 @@ describe('Contributor', () => {
     // The lease call told the coordinator which jobs the idle threads had loaded (it prefers them when leasing).
     expect(coordinator.loadedJobsSent[0]).toBeUndefined();
     expect(coordinator.loadedJobsSent.at(-1)).toEqual(['j1', 'j2']);
+    // ... and that their finished chunks, whose results were still batched, no longer hold a thread.
+    expect(coordinator.finishedLeasesSent.at(-1)).toEqual(['l0', 'l1']);
+    expect(coordinator.reportedLeases()).toEqual([]);
+    await advance(250);
+    expect(coordinator.reportedLeases()).toEqual(['l0', 'l1']);
+    // Once acknowledged they are not named again.
+    coordinator.addChunks(1, JOB.id);
+    threads[0].finish();
+    await advance(250);
+    expect(coordinator.finishedLeasesSent.at(-1)).toEqual(['l3']);
   });
 
   it('reports results that finish together in one batch, well within 250 ms', async () => {

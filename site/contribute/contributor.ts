@@ -257,6 +257,8 @@ export class Contributor {
   private reportFailures = 0;
   /** Chunks whose result is being prepared (attachments read, outbox write) and not yet in `pending`. */
   private finishing = 0;
+  /** Leases whose chunk finished and whose result is not yet acknowledged (prepared, batched or in flight). */
+  private readonly unreported = new Set<string>();
   /** Specs of jobs leased lately, least recently leased first; their ids go out as `haveSpecs` with each lease request. */
   private readonly specs = new Map<string, JobSpec>();
 
@@ -411,7 +413,8 @@ export class Contributor {
     try {
       // Idle threads with a job loaded ask for more of it: a chunk of another job costs a worker switch.
       const loaded = idleSlots.flatMap((slot) => (slot.thread.loadedJobId ? [slot.thread.loadedJobId] : []));
-      response = await this.options.api.lease(idle, [...this.specs.keys()], loaded);
+      // Their finished chunks, whose results are still batched, hold no thread: the job keeps its share.
+      response = await this.options.api.lease(idle, [...this.specs.keys()], loaded, [...this.unreported]);
       for (const [jobId, spec] of Object.entries(response.jobs)) this.specs.set(jobId, spec);
       // A spec neither sent nor kept (another client shares this identity, or a cache bug) is fetched on its own.
       for (const jobId of new Set(response.leases.map((lease) => lease.jobId))) {
@@ -539,11 +542,13 @@ export class Contributor {
         const response = await this.options.api.report(batch.map(({ entry }) => entry.report));
         this.reportFailures = 0;
         this.totals.rejected += response.results.filter((r) => r.outcome === 'rejected').length;
+        this.acknowledged(batch);
         await this.outbox.remove(batch.map(({ entry }) => entry.leaseId));
       } catch (error) {
         if (error instanceof ApiError && !error.unreachable) {
           // The coordinator refused the batch itself (malformed, too large); retrying would fail the same way.
           this.totals.rejected += batch.length;
+          this.acknowledged(batch);
           await this.outbox.remove(batch.map(({ entry }) => entry.leaseId));
           continue;
         }
@@ -555,6 +560,10 @@ export class Contributor {
         this.emit();
       }
     }
+  }
+
+  private acknowledged(batch: Pending[]): void {
+    for (const { entry } of batch) this.unreported.delete(entry.leaseId);
   }
 
   private scheduleReport(delayMs: number): void {
@@ -624,6 +633,7 @@ export class Contributor {
       this.lifetime.chunks++;
       this.saveHistorySoon();
       this.finishing++;
+      this.unreported.add(leaseId);
       try {
         const attachments = run.ok && run.files?.length ? await this.attachmentsOf(leaseId, run) : [];
         const report = toReport(work.lease, run, attachments);

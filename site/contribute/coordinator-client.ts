@@ -15,11 +15,15 @@ import type {
 import { ApiError, errorText, requestJson, type FetchLike } from '../shared/api.js';
 import type { IdentityStore } from './identity.js';
 
+/** LeaseRequest.finishedLeases' bound (the protocol module is not bundled into the page). */
+const MAX_FINISHED_LEASES = 1024;
+
 /** What the contributor loop needs from the coordinator; the fake in tests implements the HTTP side instead. */
 export interface ContributorApi {
   /** `haveSpecs`: ids of jobs whose spec the caller holds; the answer leaves them out of `jobs`. */
   /** `loadedJobs`: the job each idle thread has loaded, so the coordinator can prefer them (job affinity). */
-  lease(max: number, haveSpecs?: string[], loadedJobs?: string[]): Promise<LeaseResponse>;
+  /** `finishedLeases`: leases whose results are on their way; they hold no thread (LeaseRequest.finishedLeases). */
+  lease(max: number, haveSpecs?: string[], loadedJobs?: string[], finishedLeases?: string[]): Promise<LeaseResponse>;
   /** One job's spec, for a lease whose spec the caller does not hold. */
   jobSpec(jobId: string): Promise<JobSpec>;
   heartbeat(leases: LeaseRef[]): Promise<HeartbeatResponse>;
@@ -39,12 +43,13 @@ export class ContributorClient implements ContributorApi {
     private readonly agent?: string,
   ) {}
 
-  lease(max: number, haveSpecs: string[] = [], loadedJobs: string[] = []): Promise<LeaseResponse> {
+  lease(max: number, haveSpecs: string[] = [], loadedJobs: string[] = [], finishedLeases: string[] = []): Promise<LeaseResponse> {
     return this.call<LeaseResponse>('leases', {
       max,
       runtimes: ['python', 'onnx'],
       ...(haveSpecs.length ? { haveSpecs } : {}),
       ...(loadedJobs.length ? { loadedJobs } : {}),
+      ...(loadedJobs.length && finishedLeases.length ? { finishedLeases: finishedLeases.slice(-MAX_FINISHED_LEASES) } : {}),
     });
   }
 

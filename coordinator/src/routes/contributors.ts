@@ -45,7 +45,7 @@ export function contributorRoutes({ store, clock, notices, config, blobs }: AppD
     const body = await readJson(c, LeaseRequest);
     const batch = await store.leaseChunks(
       c.req.param('id'),
-      { max: body.max, runtimes: body.runtimes ?? ['python'], network: clientNetwork(c, config.trustProxy), ...(body.threads ? { threads: body.threads } : {}), ...(body.loadedJobs ? { loadedJobs: body.loadedJobs } : {}), haveSpecs: body.haveSpecs },
+      { max: body.max, runtimes: body.runtimes ?? ['python'], network: clientNetwork(c, config.trustProxy), ...(body.threads ? { threads: body.threads } : {}), ...(body.loadedJobs ? { loadedJobs: body.loadedJobs } : {}), ...(body.finishedLeases ? { finishedLeases: body.finishedLeases } : {}), haveSpecs: body.haveSpecs },
       clock.now(),
     );
     const response: LeaseResponse = batch;

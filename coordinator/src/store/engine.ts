@@ -377,9 +377,16 @@ export class EngineStore implements Store {
       const cache = new JobCache(this.repo);
       const max = Math.min(request.max, room);
       const loaded = countLoaded(request.loadedJobs);
+      // The caller's chunks that are finished (results batched, on their way) hold no thread: counting them as
+      // running would put the job its idle thread has loaded at its fair share, and hand that thread another job.
+      const finished = loaded.size ? this.finishedByJob(contributorId, request.finishedLeases) : new Map<string, number>();
       const kept = affinitySlots(
         max,
-        jobs.map((job) => ({ available: job.wanted, running: job.running, loaded: loaded.get(job.id) ?? 0 })),
+        jobs.map((job) => ({
+          available: job.wanted,
+          running: Math.max(0, job.running - (finished.get(job.id) ?? 0)),
+          loaded: loaded.get(job.id) ?? 0,
+        })),
       );
       // What affinity did not place goes round-robin to the jobs that kept no thread first, then to any job with work.
       const shares = [...kept];
@@ -447,6 +454,16 @@ export class EngineStore implements Store {
       }
       return batch;
     });
+  }
+
+  /** Per job, how many of `leaseIds` are the caller's running leases (ids of others, or settled ones, count nothing). */
+  private finishedByJob(contributorId: string, leaseIds: string[] = []): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const leaseId of new Set(leaseIds)) {
+      const replica = this.repo.replica(leaseId);
+      if (replica?.contributorId === contributorId && replica.state === 'running') counts.set(replica.jobId, (counts.get(replica.jobId) ?? 0) + 1);
+    }
+    return counts;
   }
 
   /** How many more leases the caller may hold: a few per thread it advertises, never past the hard ceiling. */

@@ -124,6 +124,23 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
       expect(second.leases.map((l) => l.jobId)).toEqual([a.id]); // b holds its fair share already: a gets the thread
     });
 
+    test('a chunk the caller has finished (result on its way) does not count towards its job’s share: the thread keeps the job', async () => {
+      await open();
+      const a = await store.createJob(job([1, 2, 3, 4]), T0);
+      const b = await store.createJob(job([1, 2, 3, 4]), T0 + 1);
+      const c = await contributor();
+      const [first] = (await store.leaseChunks(c, { max: 1, runtimes: py, loadedJobs: [b.id] }, T0)).leases;
+      expect(first.jobId).toBe(b.id);
+      // The thread finished chunk 0 of b; its result is batched, so the lease still runs on the coordinator.
+      const again = await store.leaseChunks(c, { max: 1, runtimes: py, loadedJobs: [b.id], finishedLeases: [first.leaseId] }, T0);
+      expect(again.leases.map((l) => l.jobId)).toEqual([b.id]);
+      // Lease ids that are not the caller's, or not running, discount nothing: another contributor naming c's leases
+      // is treated as if it named none (b holds 2 running, over its share, so a gets the thread).
+      const other = await contributor();
+      const third = await store.leaseChunks(other, { max: 1, runtimes: py, loadedJobs: [b.id], finishedLeases: [first.leaseId, again.leases[0].leaseId, 'l-unknown'] }, T0);
+      expect(third.leases.map((l) => l.jobId)).toEqual([a.id]);
+    });
+
     test('job affinity stays fair: threads beyond a job’s fair share go to the other jobs', async () => {
       await open();
       const a = await store.createJob(job(Array.from({ length: 10 }, (_, i) => i)), T0);

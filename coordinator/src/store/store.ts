@@ -86,6 +86,8 @@ export interface LeaseCall {
   threads?: number;
   /** Job ids the caller's idle threads have loaded (LeaseRequest.loadedJobs): preferred within each job's fair share. */
   loadedJobs?: string[];
+  /** The caller's leases whose results are on their way (LeaseRequest.finishedLeases): not counted as holding a thread. */
+  finishedLeases?: string[];
   /** Jobs whose spec the caller holds: left out of `LeaseBatch.jobs`. */
   haveSpecs?: string[];
 }
