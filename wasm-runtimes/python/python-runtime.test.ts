@@ -408,6 +408,23 @@ describe('limits a chunk cannot defeat', () => {
     }
   }, LONG);
 
+  test('the CPU limit counts from the chunk’s start: a worker idle for seconds does not owe them as sleep', async () => {
+    // The first slice starts with the chunk. Counted from the end of the last one (or from a standby's boot), the
+    // chunk's first poll (loading packages, entering its workspace) would owe the idle seconds as sleep: up to 5 s.
+    const spin = await warmed(chunk('end = time.time() + 0.6\nn = 0\nwhile time.time() < end:\n    n += 1\nreturn n', 'import time'));
+    await sleep(2_500);
+    thread.setCpuLimit(50);
+    try {
+      const limited = await thread.run(spin, 0);
+      const wall = limited.durationMs + (limited.pausedMs ?? 0);
+      expect(limited).toMatchObject({ ok: true });
+      expect(limited.pausedMs!).toBeLessThan(1_000);
+      expect(wall).toBeLessThan(2_000);
+    } finally {
+      thread.setCpuLimit(100);
+    }
+  }, LONG);
+
   test('a chunk that ignores SIGINT and turns the poll off still ends at its timeout (+ grace): it cannot extend it', async () => {
     const spec = await warmed(chunk(`${POLL_OFF}\nwhile True:\n    pass`, 'import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)', { timeoutMs: 500 }));
     const run = await thread.run(spec, null);

@@ -107,6 +107,9 @@ export class PythonRuntime implements ChunkRuntime {
 
   async run(job: JobSpec, input: unknown, context: ChunkContext = {}): Promise<ChunkRun> {
     const started = performance.now();
+    // The CPU limit's first slice starts with the chunk: loading packages and entering the workspace poll the control
+    // block too, and a slice counted from the worker's boot (a standby, seconds ago) would owe seconds of sleep.
+    this.control?.startSlice();
     this.rawOutput = { 1: '', 2: '' };
     const elapsed = () => performance.now() - started;
     const crash = (error: string): ChunkRun => ({ ok: false, failure: 'crash', error, stdout: '', stderr: '', durationMs: elapsed() });
@@ -120,7 +123,6 @@ export class PythonRuntime implements ChunkRuntime {
     } catch (err) {
       return crash(`could not prepare the chunk's workspace: ${describe(err)}`);
     }
-    this.control?.startSlice();
     const run = await this.runInWorkspace(job, input, elapsed);
     return this.leaveWorkspace(workspace, run, context, elapsed);
   }
