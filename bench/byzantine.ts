@@ -21,6 +21,8 @@ import type {
   ResultReport,
 } from '../protocol/index.js';
 import { createApp } from '../coordinator/src/app.js';
+import { systemClock } from '../coordinator/src/clock.js';
+import { LeaseReaper } from '../coordinator/src/reaper.js';
 import { MemoryStore } from '../coordinator/src/store/memory.js';
 import { SqliteStore } from '../coordinator/src/store/sqlite.js';
 import type { SchedulingPolicy, Store } from '../coordinator/src/store/store.js';
@@ -140,6 +142,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     options.store === 'memory' ? new MemoryStore(policy, random) : new SqliteStore({ file: join(dir, 'sim.db'), policy, random });
   const { app } = createApp({ store });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  // As in the coordinator (main.ts), at a shorter interval: expires leases and publishes lone decisions held back.
+  const reaper = new LeaseReaper(store, systemClock).start(100);
   // Contributors keep their connections for the whole run: with the default 5 s idle timeout, the server may close a
   // socket that a client is just reusing (ECONNRESET) when a contributor idles between jobs.
   (server as import('node:http').Server).keepAliveTimeout = 0;
@@ -230,8 +234,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         inputs: Array.from({ length: chunks }, (_, i) => i),
         ...options.job,
       });
-      const done = async () => {
-        const now = await submitter<JobSummary>('GET', `/api/jobs/${job.id}`);
+      const done = async (person: Person) => {
+        // From the contributor's own address: ten of them polling through one would meet its rate limit.
+        const now = await person.call<JobSummary>('GET', `/api/jobs/${job.id}`);
         return now.status !== 'running' && now.status !== 'queued';
       };
       for (const person of people) person.idle = false;
@@ -247,11 +252,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
             if (leases.length === 0) {
               // Done only once the job is settled and nobody holds work: a last report may re-open chunks a caught
               // contributor decided alone, and those need someone else.
-              if (await done()) {
+              if (await done(person)) {
                 person.idle = true;
                 if (people.every((p) => p.idle)) return;
               }
-              await new Promise((r) => setTimeout(r, 5));
+              await new Promise((r) => setTimeout(r, 20));
               continue;
             }
             person.idle = false;
@@ -299,6 +304,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       colluderWins: wrong.filter((r) => r.output === shared(r.index)).length,
     };
   } finally {
+    reaper.stop();
     for (const c of clients) c.close();
     server.close();
     await store.close();

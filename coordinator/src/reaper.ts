@@ -1,4 +1,5 @@
-// The lease reaper: a background loop that gives expired leases back to the queue. `runOnce(now)` is the whole
+// The lease reaper: a background loop that gives expired leases back to the queue and publishes lone decisions whose
+// publication delay is over. `runOnce(now)` is the whole
 // job; `start()` only adds the timer, so tests call runOnce with the time they want.
 import type { Clock } from './clock.js';
 import type { JobNotices } from './events.js';

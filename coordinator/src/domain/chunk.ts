@@ -27,6 +27,12 @@ export interface Replica {
   standAlone: boolean;
   /** The chunk was accepted on this result alone; cleared once it is re-verified (its contributor was caught). */
   decidedAlone?: boolean;
+  /**
+   * A result that passed its spot check unchecked (it stands alone) decides its chunk only from this time: until
+   * then the chunk looks exactly like one awaiting its next replica, so whoever watches the job cannot tell a lone
+   * decision from a checked one by when it settles. Cleared when it is published (engine.ts, expireLeases).
+   */
+  publishAt?: number;
   /** The lessee's network (/24 or /48), when known: replicas of a chunk go to distinct networks. */
   network?: string;
   issuedAt: number;
@@ -198,6 +204,11 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
     // A result stands alone only while nothing contradicts it: once answers differ, the quorum decides.
     const alone = groups.length === 1 ? group.find((r) => r.standAlone && trusted(r)) : undefined;
     if (!group.some(trusted) || (group.length < policy.quorum && !alone)) continue;
+    if (group.length < policy.quorum && alone!.publishAt !== undefined && ctx.now < alone!.publishAt) {
+      // Decided, not yet published: open, nothing wanted, as if its next replica were on its way.
+      for (const r of successes) r.verdict = 'pending';
+      return { chunk: { ...next, wanted: 0 }, replicas: out, trust };
+    }
     const canonical = group.length >= policy.quorum ? group.find(trusted)! : alone!;
     const compared = successes.length >= 2;
     for (const r of successes) {
@@ -207,6 +218,8 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
     }
     // Remembered so that the chunk is re-opened if this contributor is caught later.
     if (group.length < policy.quorum) canonical.decidedAlone = true;
+    for (const r of out) delete r.publishAt; // published now
+
     const done: Chunk = {
       ...next,
       state: 'ok',

@@ -45,6 +45,8 @@ export function runAdaptiveContract(name: string, newStore: NewStore): void {
     const register = async (store: Store) => (await store.registerContributor({}, T0)).contributorId;
     const lease = async (store: Store, c: string, network: string, max: number, now = T0) =>
       (await store.leaseChunks(c, { max, runtimes: py, network }, now)).leases;
+    /** Publishes every lone decision held back at `now` (their delay is seconds here; an hour covers any). */
+    const publish = (store: Store, now: number) => store.expireLeases(now + 3_600_000);
     /** Contributors that earn trust together on a replicated job of another submitter, all answering right. */
     const earnTrust = async (store: Store, who: [string, string][], chunks = 12, now = T0) => {
       await store.createJob(job(Array.from({ length: chunks }, (_, i) => i), { replicas: who.length }, { owner: 'key:someone-else' }), now);
@@ -73,6 +75,7 @@ export function runAdaptiveContract(name: string, newStore: NewStore): void {
       const theirs = await lease(store, honest, NET.b, 10, T0 + 12);
       expect(theirs.map((l) => l.chunkIndex).every((i) => i >= 10)).toBe(true);
       await store.reportResults(honest, theirs.map((l) => ok(l, truth(l.input))), T0 + 13);
+      await publish(store, T0 + 13);
       expect((await store.getJob(victim.id))!.completed).toBeGreaterThanOrEqual(7);
     });
 
@@ -84,6 +87,7 @@ export function runAdaptiveContract(name: string, newStore: NewStore): void {
         const j = await store.createJob(job(Array.from({ length: 400 }, (_, i) => i), { replicas: 2, adaptive: true }), T0 + 10);
         const leases = await lease(store, c, NET.a, 400, T0 + 10);
         await store.reportResults(c, leases.map((l) => ok(l, truth(l.input))), T0 + 11);
+        await publish(store, T0 + 11);
         const { completed } = (await store.getJob(j.id))!;
         return 1 - completed / 400;
       };
@@ -112,6 +116,10 @@ export function runAdaptiveContract(name: string, newStore: NewStore): void {
         seen.push(strip(await store.getJob(j.id)), strip(await store.getChunk(j.id, 0)));
         seen.push(strip(await store.heartbeat(c, batch.leases.map((l) => ({ leaseId: l.leaseId, leaseToken: l.leaseToken })), T0 + 11)));
         seen.push(strip(await store.reportResults(c, batch.leases.map((l) => ok(l, truth(l.input))), T0 + 12)));
+        // Nor does the job after the report: a lone decision is held back like a chunk awaiting its next replica.
+        await store.expireLeases(T0 + 13);
+        seen.push(strip(await store.getJob(j.id)), strip(await store.getChunk(j.id, 0)));
+        seen.push(strip(await store.listResults(j.id, { offset: 0, limit: 10 })), strip(await store.finishedSince(j.id, 0, 10)));
         // Only another contributor, later, learns that a second replica is wanted: it is issued one.
         const second = await lease(store, e, NET.c, 4, T0 + 13);
         return { seen, second: second.length };
@@ -123,6 +131,32 @@ export function runAdaptiveContract(name: string, newStore: NewStore): void {
       expect(checked.seen).toEqual(alone.seen);
     });
 
+    it('publishes a lone decision only after a delay drawn from the job’s own check latencies', async () => {
+      const store = await open({ spotCheckFloor: 0 }, () => 0.9);
+      const [c, d, e] = [await register(store), await register(store), await register(store)];
+      await earnTrust(store, [[c, NET.a], [d, NET.b]], 12);
+      const j = await store.createJob(job([0, 1, 2], { replicas: 2, adaptive: true }, { owner: 'key:victim' }), T0 + 10);
+      // e is not trusted: chunks 0 and 1 want a second replica, which d brings 5 s after e's results.
+      const first = await lease(store, e, NET.c, 2, T0 + 10);
+      await store.reportResults(e, first.map((l) => ok(l, truth(l.input))), T0 + 11);
+      const rest = await lease(store, d, NET.b, 3, T0 + 5_000);
+      expect(rest.map((l) => l.chunkIndex).sort()).toEqual([0, 1, 2]);
+      // Chunks 0 and 1 settle by quorum (5 s after their first result); chunk 2 is d's alone, decided but held back.
+      const order = [...rest].sort((x, y) => x.chunkIndex - y.chunkIndex);
+      await store.reportResults(d, order.map((l) => ok(l, truth(l.input))), T0 + 5_011);
+      const held = { status: 'running', completed: 2, verified: 2, running: 1 };
+      expect(await store.getJob(j.id)).toMatchObject(held);
+      expect(await store.getChunk(j.id, 2)).toMatchObject({ state: 'open', results: [] });
+      expect((await store.finishedSince(j.id, 0, 10)).results.map((r) => r.index)).toEqual([0, 1]);
+      await store.expireLeases(T0 + 5_011 + 4_999);
+      expect(await store.getJob(j.id)).toMatchObject(held);
+      // Published when a checked chunk would have settled: 5 s after its result (the job's only latency).
+      expect(await store.expireLeases(T0 + 5_011 + 5_000)).toBe(1);
+      expect(await store.getJob(j.id)).toMatchObject({ status: 'completed', completed: 3, verified: 3, running: 0 });
+      expect(await store.getChunk(j.id, 2)).toMatchObject({ state: 'ok', result: { output: 20, verified: true, agreeing: 1 } });
+      expect(await store.expireLeases(T0 + 60_000)).toBe(0); // published once
+    });
+
     it('re-opens every chunk a caught contributor decided alone, and a completed job runs again until re-verified', async () => {
       const store = await open({ spotCheckFloor: 0 }, () => 0.9);
       const [cheat, honest, other] = [await register(store), await register(store), await register(store)];
@@ -131,6 +165,7 @@ export function runAdaptiveContract(name: string, newStore: NewStore): void {
       const fooled = await store.createJob(job([1, 2, 3, 4], { replicas: 2, adaptive: true }, { owner: 'key:victim' }), T0 + 10);
       const lies = await lease(store, cheat, NET.a, 4, T0 + 10);
       await store.reportResults(cheat, lies.map((l) => ok(l, 'lie')), T0 + 11);
+      await publish(store, T0 + 11);
       expect(await store.getJob(fooled.id)).toMatchObject({ status: 'completed', completed: 4, verified: 4 });
       const cursor = (await store.finishedSince(fooled.id, 0, 10)).cursor;
       // Then it is caught, here on a known-answer chunk of another job.

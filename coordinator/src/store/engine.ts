@@ -109,6 +109,8 @@ export interface Repo {
   insertReplica(replica: ReplicaRecord): void;
   saveReplica(replica: ReplicaRecord): void;
   overdueReplicas(now: number, limit: number): ReplicaRecord[];
+  /** Results standing alone whose publication time (`publishAt`) has come, at most `limit`. */
+  heldReplicas(now: number, limit: number): ReplicaRecord[];
   /** Replicas of this contributor that decided their chunk alone and were not re-verified since. */
   decidedAloneBy(contributorId: string): ReplicaRecord[];
   runningReplicasOfJob(jobId: string): ReplicaRecord[];
@@ -157,6 +159,9 @@ const CREATE_SLICE = 20_000;
 const PARTIAL_WINDOW = 8;
 /** In replicated jobs, fresh chunks are preferred until this many batches await another replica. */
 const PARTIAL_POOL = 4;
+/** Check latencies kept per job, and jobs kept, for drawing lone decisions' publication delays. */
+const CHECK_LATENCY_SAMPLES = 64;
+const MAX_LATENCY_JOBS = 1_000;
 
 /** `count` items of `items` chosen uniformly at random, kept in their original order. */
 function sample<T>(items: T[], count: number, random: () => number): T[] {
@@ -176,6 +181,8 @@ export class EngineStore implements Store {
   private readonly networks = new Map<string, number>();
   /** Contributors caught with an invalid result during the current operation, whose lone decisions are re-opened. */
   private readonly caught = new Set<string>();
+  /** Per job, the latest check latencies (first result → settlement by a quorum), for publicationDelay. */
+  private readonly checkLatencies = new Map<string, number[]>();
 
   constructor(
     protected readonly repo: Repo,
@@ -529,7 +536,7 @@ export class EngineStore implements Store {
         if (check.action === 'reject') return { leaseId: report.leaseId, outcome: 'rejected', error: check.error };
         if (check.action === 'duplicate') return { leaseId: report.leaseId, outcome: 'duplicate' };
         const job = jobs.get(replica!.jobId);
-        this.changeReplica(job, replica!, (r) => this.judgeAlone(job, withReport(r, report, now), now), now, siblings);
+        this.changeReplica(job, replica!, (r) => this.judgeAlone(job, withReport(r, report, now), now, siblings), now, siblings);
         return { leaseId: report.leaseId, outcome: 'accepted' };
       });
       this.reverifyCaught(jobs, now);
@@ -570,9 +577,15 @@ export class EngineStore implements Store {
         const jobs = new JobCache(this.repo);
         const overdue = this.repo.overdueReplicas(now, 500);
         for (const replica of overdue) this.expire(jobs.get(replica.jobId), replica, now);
+        // Lone decisions whose time has come are published: their chunks settle now, as checked ones do when their
+        // next replica comes in.
+        const held = this.repo.heldReplicas(now, 500);
+        for (const replica of held) {
+          this.changeReplica(jobs.get(replica.jobId), replica, ({ publishAt: _, ...rest }) => rest, now);
+        }
         this.reverifyCaught(jobs, now);
         jobs.saveAll();
-        return overdue.length;
+        return overdue.length + held.length;
       });
       total += count;
       if (count < 500) return total;
@@ -618,11 +631,42 @@ export class EngineStore implements Store {
    * contributor has now: a checked result simply loses the flag and its chunk asks for another replica, later, like
    * any chunk awaiting a replica. Nothing in any response differs (the report is `accepted` either way).
    */
-  private judgeAlone(job: JobRecord, replica: ReplicaRecord, now: number): ReplicaRecord {
+  private judgeAlone(job: JobRecord, replica: ReplicaRecord, now: number, siblings: ReplicaRecord[]): ReplicaRecord {
     if (!replica.standAlone) return replica;
     const trust = this.repo.trust(replica.contributorId, job.runtime) ?? newTrust();
     const alone = replica.state === 'ok' && standsAlone(trust, now, this.random(), this.trustPolicy);
-    return alone ? replica : { ...replica, standAlone: false };
+    if (!alone) return { ...replica, standAlone: false };
+    // A chunk that has another result already is decided by the two together (or by more), never alone.
+    if (siblings.some((r) => r.leaseId !== replica.leaseId && r.state === 'ok')) return replica;
+    // Decided, but published only after a delay drawn from how long this job's checked chunks took to settle after
+    // their first result: a chunk accepted alone then settles when a checked one would have.
+    return { ...replica, publishAt: now + this.publicationDelay(job.id, replica) };
+  }
+
+  /**
+   * How long a lone decision waits before it is published: one of the job's recent check latencies (first result
+   * to settlement of a chunk decided by a quorum), drawn at random; before the job has any, 1 s plus one to three
+   * times the result's own duration (about what a second replica takes when contributors are waiting for work).
+   */
+  private publicationDelay(jobId: string, replica: ReplicaRecord): number {
+    const seen = this.checkLatencies.get(jobId);
+    if (seen?.length) return seen[Math.floor(this.random() * seen.length)];
+    return Math.round(1_000 + (replica.durationMs ?? 0) * (1 + 2 * this.random()));
+  }
+
+  /** Remembers how long a chunk decided by a quorum took from its first result to its settlement. */
+  private recordCheckLatency(jobId: string, replicas: ReplicaRecord[], now: number): void {
+    let first = Infinity;
+    for (const r of replicas) if (r.state === 'ok' && r.reportedAt !== undefined) first = Math.min(first, r.reportedAt);
+    if (first === Infinity) return;
+    let seen = this.checkLatencies.get(jobId);
+    if (!seen) {
+      // Bounded: jobs come and go, and only a few hundred are ever active at once.
+      if (this.checkLatencies.size >= MAX_LATENCY_JOBS) this.checkLatencies.delete(this.checkLatencies.keys().next().value!);
+      this.checkLatencies.set(jobId, (seen = []));
+    }
+    seen.push(Math.max(0, now - first));
+    if (seen.length > CHECK_LATENCY_SAMPLES) seen.shift();
   }
 
   /**
@@ -699,13 +743,21 @@ export class EngineStore implements Store {
     });
     const settled = settlement.replicas as ReplicaRecord[];
     settled.forEach((replica, i) => {
-      if (dirty.has(replica.leaseId) || replica.verdict !== after[i].verdict || replica.decidedAlone !== after[i].decidedAlone) {
+      if (
+        dirty.has(replica.leaseId) ||
+        replica.verdict !== after[i].verdict ||
+        replica.decidedAlone !== after[i].decidedAlone ||
+        replica.publishAt !== after[i].publishAt
+      ) {
         this.repo.saveReplica(replica);
       }
     });
     moveCounters(job, { chunk, replicas: before }, { chunk: settlement.chunk, replicas: settled });
     const from = reopened ?? chunk;
     const finished = from.state === 'open' && settlement.chunk.state !== 'open';
+    if (finished && settlement.chunk.state === 'ok' && settlement.chunk.agreeing >= 2 && !settlement.chunk.known) {
+      this.recordCheckLatency(job.id, settled, now);
+    }
     const left = chunk.state !== 'open' && settlement.chunk.state === 'open';
     this.repo.saveChunk(job.id, settlement.chunk, finished ? ++job.finishSeq : left ? null : undefined);
     for (const update of settlement.trust) {

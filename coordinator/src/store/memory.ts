@@ -34,6 +34,8 @@ class MemoryRepo implements Repo {
   private readonly order: string[] = [];
   private readonly replicaRows = new Map<string, ReplicaRecord>();
   private readonly running = new Set<string>();
+  /** Replicas holding a lone decision back (publishAt set). */
+  private readonly held = new Set<string>();
   private readonly contributors = new Map<string, string>();
   private readonly trusts = new Map<string, Trust>();
   /** Lease ids per contributor of replicas that decided their chunk alone. */
@@ -173,11 +175,23 @@ class MemoryRepo implements Repo {
     this.replicaRows.set(replica.leaseId, copy(replica));
     if (replica.state === 'running') this.running.add(replica.leaseId);
     else this.running.delete(replica.leaseId);
+    if (replica.publishAt !== undefined) this.held.add(replica.leaseId);
+    else this.held.delete(replica.leaseId);
     let alone = this.alone.get(replica.contributorId);
     if (replica.decidedAlone) {
       if (!alone) this.alone.set(replica.contributorId, (alone = new Set()));
       alone.add(replica.leaseId);
     } else alone?.delete(replica.leaseId);
+  }
+
+  heldReplicas(now: number, limit: number): ReplicaRecord[] {
+    const out: ReplicaRecord[] = [];
+    for (const id of this.held) {
+      const replica = this.replicaRows.get(id)!;
+      if (replica.publishAt! <= now) out.push(copy(replica));
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   decidedAloneBy(contributorId: string): ReplicaRecord[] {

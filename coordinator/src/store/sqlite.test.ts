@@ -117,7 +117,8 @@ describe('SqliteStore durability', () => {
     // Schema 3 kept the runtime fields in jobs.fields and had neither api_keys, jobs.private, jobs.entry nor job_fields.
     raw.exec(`DROP TABLE api_keys; ALTER TABLE jobs DROP COLUMN private; ALTER TABLE jobs ADD COLUMN fields TEXT;
       UPDATE jobs SET fields = (SELECT fields FROM job_fields WHERE job_id = jobs.id); DROP TABLE job_fields;
-      ALTER TABLE jobs DROP COLUMN entry; PRAGMA user_version = 3;`);
+      ALTER TABLE jobs DROP COLUMN entry; DROP INDEX leases_held; ALTER TABLE leases DROP COLUMN publish_at;
+      PRAGMA user_version = 3;`);
     raw.close();
     const store = new SqliteStore({ file });
     expect(await store.jobAccess(old.id)).toEqual({ owner: 'net:10.0.0.0/24', private: false });
@@ -156,7 +157,8 @@ describe('SqliteStore durability', () => {
     await first.close();
     const raw = new Database(file);
     // Schema 5 counted a chunk whose replica expired as queued.
-    raw.exec(`UPDATE jobs SET running = 0, queued = 3; PRAGMA user_version = 5;`);
+    raw.exec(`UPDATE jobs SET running = 0, queued = 3; DROP INDEX leases_held; ALTER TABLE leases DROP COLUMN publish_at;
+      PRAGMA user_version = 5;`);
     raw.close();
     const store = new SqliteStore({ file });
     expect(await store.getJob(j.id)).toMatchObject({ running: 1, queued: 2, status: 'running' });

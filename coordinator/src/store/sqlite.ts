@@ -12,7 +12,7 @@ import { newSecret, type JobRecord } from './shared.js';
 import type { JobCounters } from '../domain/job.js';
 import { defaultSchedulingPolicy, type ApiKey, type SchedulingPolicy } from './store.js';
 
-const SCHEMA_VERSION = 6;
+const SCHEMA_VERSION = 7;
 
 /**
  * Upgrades from older schema versions, keyed by the version they upgrade from; each step runs in one transaction,
@@ -20,6 +20,7 @@ const SCHEMA_VERSION = 6;
  * the api_keys table is new. 4 → 5: a job's runtime fields move to job_fields (the lease path rewrites the jobs row
  * and must not carry megabytes of source), its entry stays beside the counters. 5 → 6: `running` counts every chunk
  * started and not settled, not only those with a replica computing now (domain/job.ts chunkCounter): recounted.
+ * 6 → 7: leases gain publish_at (a lone decision is published after a delay; domain/chunk.ts Replica.publishAt).
  */
 const MIGRATIONS: Record<number, string> = {
   3: `ALTER TABLE jobs ADD COLUMN private INTEGER NOT NULL DEFAULT 0;`,
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<number, string> = {
   5: `UPDATE jobs SET
         running = (SELECT count(*) FROM chunks WHERE job_id = jobs.id AND state = 'open' AND issued > 0),
         queued = (SELECT count(*) FROM chunks WHERE job_id = jobs.id AND state = 'open' AND issued = 0);`,
+  6: `ALTER TABLE leases ADD COLUMN publish_at INTEGER;`,
 };
 
 /*
@@ -63,7 +65,8 @@ const MIGRATIONS: Record<number, string> = {
  * step: they are new tables, triggers and indexes, created on open, that older code ignores (and whose counts the
  * recount on open repairs).
  * Adaptive replication: chunks.known holds a known-answer chunk's answer (never shown); leases.network is the
- * lessee's /24 or /48; leases.decided_alone marks a result accepted alone, re-opened if its contributor is caught.
+ * lessee's /24 or /48; leases.decided_alone marks a result accepted alone, re-opened if its contributor is caught;
+ * leases.publish_at holds a lone decision back until its publication time (NULL once published, or never held).
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -95,8 +98,9 @@ CREATE TABLE IF NOT EXISTS leases (
   contributor_id TEXT NOT NULL, attempt INTEGER NOT NULL, state TEXT NOT NULL, verdict TEXT NOT NULL,
   stand_alone INTEGER NOT NULL, issued_at INTEGER NOT NULL, deadline INTEGER NOT NULL, reported_at INTEGER,
   output TEXT, stdout TEXT, stderr TEXT, error TEXT, failure TEXT, attachments TEXT, runtime_info TEXT, duration_ms REAL,
-  network TEXT, decided_alone INTEGER NOT NULL DEFAULT 0
+  network TEXT, decided_alone INTEGER NOT NULL DEFAULT 0, publish_at INTEGER
 );
+CREATE INDEX IF NOT EXISTS leases_held ON leases(publish_at) WHERE publish_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS leases_decided_alone ON leases(contributor_id) WHERE decided_alone = 1;
 CREATE INDEX IF NOT EXISTS leases_by_chunk ON leases(job_id, idx);
 CREATE INDEX IF NOT EXISTS leases_running ON leases(deadline) WHERE state = 'running';
@@ -243,11 +247,12 @@ class SqliteRepo implements Repo {
         stand_alone, issued_at, deadline, network) VALUES (@leaseId, @token, @jobId, @index, @contributorId, @attempt,
         @state, @verdict, @standAlone, @issuedAt, @deadline, @network)`),
       saveReplica: db.prepare(`UPDATE leases SET state = @state, verdict = @verdict, deadline = @deadline,
-        stand_alone = @standAlone, decided_alone = @decidedAlone,
+        stand_alone = @standAlone, decided_alone = @decidedAlone, publish_at = @publishAt,
         reported_at = @reportedAt, output = @output, stdout = @stdout, stderr = @stderr, error = @error,
         failure = @failure, attachments = @attachments, runtime_info = @runtimeInfo, duration_ms = @durationMs
         WHERE id = @leaseId`),
       decidedAlone: db.prepare(`SELECT * FROM leases INDEXED BY leases_decided_alone WHERE contributor_id = ? AND decided_alone = 1`),
+      held: db.prepare(`SELECT * FROM leases INDEXED BY leases_held WHERE publish_at IS NOT NULL AND publish_at <= ? LIMIT +?`),
       overdue: db.prepare(`SELECT * FROM leases INDEXED BY leases_running WHERE state = 'running' AND deadline < ? LIMIT +?`),
       runningOfContributor: db.prepare(`SELECT count(*) AS n FROM leases INDEXED BY leases_running_by_contributor
         WHERE contributor_id = ? AND state = 'running'`),
@@ -413,6 +418,7 @@ class SqliteRepo implements Repo {
       deadline: replica.deadline,
       standAlone: replica.standAlone ? 1 : 0,
       decidedAlone: replica.decidedAlone ? 1 : 0,
+      publishAt: replica.publishAt ?? null,
       reportedAt: replica.reportedAt ?? null,
       output: replica.state === 'ok' ? JSON.stringify(replica.output ?? null) : null,
       stdout: replica.stdout ?? null,
@@ -427,6 +433,10 @@ class SqliteRepo implements Repo {
 
   overdueReplicas(now: number, limit: number): ReplicaRecord[] {
     return (this.sql.overdue.all(now, limit) as Row[]).map(toReplica);
+  }
+
+  heldReplicas(now: number, limit: number): ReplicaRecord[] {
+    return (this.sql.held.all(now, limit) as Row[]).map(toReplica);
   }
 
   decidedAloneBy(contributorId: string): ReplicaRecord[] {
@@ -643,6 +653,7 @@ function toReplica(row: Row): ReplicaRecord {
   if (row.duration_ms !== null) replica.durationMs = row.duration_ms;
   if (row.network !== null) replica.network = row.network;
   if (row.decided_alone === 1) replica.decidedAlone = true;
+  if (row.publish_at !== null) replica.publishAt = row.publish_at;
   return replica;
 }
 

@@ -183,7 +183,10 @@ export interface Store {
    * JOB_CANCELLED, LEASE_FINISHED (already reported).
    */
   releaseLease(contributorId: string, lease: LeaseRef, now: number): Promise<Outcome<ReleaseResponse>>;
-  /** Expires every lease whose deadline has passed; returns how many. */
+  /**
+   * Expires every lease whose deadline has passed, and publishes every lone decision whose publication time has come
+   * (adaptive replication: docs/verification.md, rule 4); returns how many of both. The reaper calls it every second.
+   */
   expireLeases(now: number): Promise<number>;
 
   /** Finished chunks with index >= offset, in index order, at most `limit`. */
