@@ -1,6 +1,6 @@
 // The lease reaper: a background loop that gives expired leases back to the queue and publishes lone decisions whose
-// publication delay is over. `runOnce(now)` is the whole
-// job; `start()` only adds the timer, so tests call runOnce with the time they want.
+// publication delay is over. `runOnce(now)` is the whole job; `start()` only adds the timer, so tests call runOnce
+// with the time they want.
 import type { Clock } from './clock.js';
 import type { JobNotices } from './events.js';
 import type { Store } from './store/store.js';

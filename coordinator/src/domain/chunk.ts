@@ -219,7 +219,6 @@ export function settle(chunk: Chunk, replicas: Replica[], ctx: SettleContext): S
     // Remembered so that the chunk is re-opened if this contributor is caught later.
     if (group.length < policy.quorum) canonical.decidedAlone = true;
     for (const r of out) delete r.publishAt; // published now
-
     const done: Chunk = {
       ...next,
       state: 'ok',
