@@ -6,8 +6,17 @@ import type { JobSpec, Runtime } from '../../protocol/index.js';
 import type { ChunkContext, ChunkRun, RuntimeOptions } from '../runtime.js';
 import type { RuntimeThread } from './thread.js';
 
-/** How to create the thread of each runtime (a RuntimeThread over that runtime's own worker). */
-export type RuntimeThreadFactories = Partial<Record<Runtime, () => RuntimeThread>>;
+/**
+ * What PerRuntimeThread needs of one runtime's thread: a RuntimeThread over that runtime's worker, or another host's
+ * thread with the same surface (the headless runner's native sandbox).
+ */
+export type HostedThread = Pick<
+  RuntimeThread,
+  'start' | 'run' | 'interrupt' | 'suspend' | 'resume' | 'setCpuLimit' | 'loadedJobId' | 'chunksRun' | 'memoryBytes' | 'recycle' | 'dispose'
+>;
+
+/** How to create the thread of each runtime. */
+export type RuntimeThreadFactories = Partial<Record<Runtime, () => HostedThread>>;
 
 /**
  * @example
@@ -19,11 +28,11 @@ export type RuntimeThreadFactories = Partial<Record<Runtime, () => RuntimeThread
  */
 export class PerRuntimeThread {
   private options?: RuntimeOptions;
-  private readonly threads = new Map<Runtime, Promise<RuntimeThread>>();
-  private readonly started: RuntimeThread[] = [];
-  private current?: RuntimeThread;
+  private readonly threads = new Map<Runtime, Promise<HostedThread>>();
+  private readonly started: HostedThread[] = [];
+  private current?: HostedThread;
   /** The thread of the last chunk, kept after it ended: an idle thread still names the job it has loaded. */
-  private lastUsed?: RuntimeThread;
+  private lastUsed?: HostedThread;
   private suspended = false;
   private cpuLimit?: number;
   private disposed = false;
@@ -40,7 +49,7 @@ export class PerRuntimeThread {
   }
 
   async run(job: JobSpec, input: unknown, context?: ChunkContext): Promise<ChunkRun> {
-    let thread: RuntimeThread;
+    let thread: HostedThread;
     try {
       thread = await this.thread(job.runtime);
     } catch (err) {
@@ -108,7 +117,7 @@ export class PerRuntimeThread {
     this.lastUsed = undefined;
   }
 
-  private thread(runtime: Runtime): Promise<RuntimeThread> {
+  private thread(runtime: Runtime): Promise<HostedThread> {
     if (this.disposed) return Promise.reject(new Error('the thread is disposed'));
     if (!this.options) return Promise.reject(new Error('PerRuntimeThread.start() was not called'));
     let pending = this.threads.get(runtime);

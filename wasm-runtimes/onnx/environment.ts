@@ -33,6 +33,21 @@ export async function loadOrt(provider: ExecutionProvider, ortURL?: string): Pro
   return ort;
 }
 
+/**
+ * onnxruntime-node (native code; the headless runner's ONNX), typed as onnxruntime-web: both implement the same
+ * onnxruntime-common API (InferenceSession, Tensor, env) the runtime uses. Node only; a clear error when the package
+ * is not installed (it is optional: a runner without it does not offer ONNX).
+ */
+export async function loadNodeOrt(): Promise<Ort> {
+  if (!IN_NODE) throw new Error('onnxruntime-node runs in Node only');
+  const { createRequire } = (await import(/* @vite-ignore */ 'node:module' as string)) as typeof import('node:module');
+  try {
+    return createRequire(import.meta.url)('onnxruntime-node') as Ort;
+  } catch (err) {
+    throw new Error(`onnxruntime-node is not installed (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+  }
+}
+
 /** WASM threads: what the host asks for, else up to 4 cores when cross-origin isolated (threads need SharedArrayBuffer), else 1. */
 export function wasmThreadCount(requested?: number): number {
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;

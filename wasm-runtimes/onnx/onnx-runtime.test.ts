@@ -156,3 +156,47 @@ describe('OnnxRuntime in a Node worker thread', () => {
     }
   });
 });
+
+describe('OnnxRuntime on onnxruntime-node (the headless runner)', () => {
+  const runtime = new OnnxRuntime();
+  const web = new OnnxRuntime();
+  beforeAll(() => Promise.all([runtime.initialize({ ortBackend: 'node' }), web.initialize({})]));
+  afterAll(() => {
+    runtime.dispose();
+    web.dispose();
+  });
+
+  it('offers the CPU class only, and names onnxruntime-node in runtimeInfo', () => {
+    expect(runtime.describe()).toMatchObject({ providers: ['wasm'], ort: 'node 1.30.0' });
+  });
+
+  it.each(FIXTURE_TYPES)('agrees with the tab (onnxruntime-web WASM) within tolerance on a %s model', async (type) => {
+    const bytes = fixture(`types-${type}.onnx`);
+    const model = await blobName(bytes);
+    await runtime.addModel(model, bytes);
+    await web.addModel(model, bytes);
+    const input = typesInput(type);
+    const run = ok(await runtime.run(job(model), input));
+    expectClose(run.output, ok(await web.run(job(model), input)).output as OnnxChunkOutput);
+    expect(run.runtimeInfo).toMatchObject({ executionProvider: 'cpu', adapter: 'cpu', ort: 'node 1.30.0' });
+  });
+
+  it('falls back to the CPU when CUDA is asked for but this build or machine has none', async () => {
+    const cuda = new OnnxRuntime();
+    await cuda.initialize({ ortBackend: 'node', cuda: true });
+    const bytes = fixture('types-float32.onnx');
+    const model = await blobName(bytes);
+    await cuda.addModel(model, bytes);
+    const run = ok(await cuda.run(job(model), typesInput('float32')));
+    expect(['cpu', 'cuda']).toContain(run.runtimeInfo?.executionProvider);
+    cuda.dispose();
+  });
+
+  it('refuses a WebGPU-only job with a clear error rather than computing it on the CPU', async () => {
+    const bytes = fixture('types-float32.onnx');
+    const model = await blobName(bytes);
+    await runtime.addModel(model, bytes);
+    const run = await runtime.run(job(model, { executionProviders: ['webgpu'] }), typesInput('float32'));
+    expect(run).toMatchObject({ ok: false, failure: 'crash' });
+  });
+});

@@ -16,7 +16,7 @@ import {
   type TensorType,
 } from '../../protocol/index.js';
 import { Control, type ChunkRun, type ChunkRuntime, type RuntimeOptions } from '../runtime.js';
-import { availableProviders, describeAdapter, loadOrt, wasmThreadCount, type Ort } from './environment.js';
+import { availableProviders, describeAdapter, loadNodeOrt, loadOrt, wasmThreadCount, type Ort } from './environment.js';
 import { defaultModelCache, ModelLoader, ModelUnavailableError, type ModelCache } from './models.js';
 import { decodeTensor, encodeTensor, type TensorArray } from './tensors.js';
 
@@ -39,11 +39,20 @@ export interface OnnxRuntimeOptions extends RuntimeOptions {
    * lockdown, so model downloads need no hole in the allowlist that chunks' code could use. Not for Comlink callers.
    */
   modelFetch?: typeof fetch;
+  /**
+   * Which ONNX Runtime computes: `web` (onnxruntime-web, the tab's; default) or `node` (onnxruntime-node, native code,
+   * for the headless runner; Node only). With `node` the job's `wasm` class runs on ORT's CPU provider, or on CUDA
+   * when `cuda` is set and the CUDA provider starts; runtimeInfo names `cpu` or `cuda`.
+   */
+  ortBackend?: 'web' | 'node';
+  /** With `ortBackend: 'node'`: try the CUDA execution provider first (a GPU and its libraries are present). */
+  cuda?: boolean;
 }
 
 /** Facts about the run that produced a result; sent as ResultReport.runtimeInfo (all values are strings). */
 export type OnnxRuntimeInfo = {
-  executionProvider: ExecutionProvider;
+  /** The provider class the job asked for (`webgpu`, `wasm`), or where onnxruntime-node ran it (`cpu`, `cuda`). */
+  executionProvider: ExecutionProvider | 'cpu' | 'cuda';
   /** The GPU adapter (WebGPU) or `cpu` (WASM). */
   adapter: string;
   /** WASM threads (also meaningful under WebGPU, for operators that fall back to the CPU). */
@@ -69,6 +78,8 @@ export interface OnnxCapabilities {
 interface LiveSession {
   session: import('onnxruntime-web').InferenceSession;
   provider: ExecutionProvider;
+  /** What runtimeInfo reports: the provider, or onnxruntime-node's own (`cpu`, `cuda`). */
+  reported: OnnxRuntimeInfo['executionProvider'];
   adapter: string;
   bytes: number;
 }
@@ -101,11 +112,12 @@ export class OnnxRuntime implements ChunkRuntime {
   async initialize(options: OnnxRuntimeOptions = {}): Promise<void> {
     if (this.options) throw new Error('OnnxRuntime.initialize() was already called');
     this.options = options;
-    const { providers, adapter, gpuFeatures } = await availableProviders(options.allowGpu ?? true);
+    // onnxruntime-node offers the CPU class only (CUDA, when used, computes it): a WebGPU-only job is not for it.
+    const { providers, adapter, gpuFeatures } = options.ortBackend === 'node' ? { providers: ['wasm' as const], adapter: undefined, gpuFeatures: undefined } : await availableProviders(options.allowGpu ?? true);
     this.models = new ModelLoader(options.modelCache ?? defaultModelCache(), options.modelBaseURL ?? '/api/blobs/', options.modelFetch);
     const threads = wasmThreadCount(options.onnxWasmThreads);
     const ort = await this.build(providers[0], threads);
-    this.capabilities = { providers, adapter, gpuFeatures, wasmThreads: threads, ort: ort.env.versions.web ?? ort.env.versions.common };
+    this.capabilities = { providers, adapter, gpuFeatures, wasmThreads: threads, ort: options.ortBackend === 'node' ? `node ${ort.env.versions.node ?? ort.env.versions.common}` : (ort.env.versions.web ?? ort.env.versions.common) };
   }
 
   /** The providers, adapter and thread count this worker offers (after initialize()). */
@@ -171,7 +183,7 @@ export class OnnxRuntime implements ChunkRuntime {
       const attempt = await this.infer(live, job, input);
       if (attempt.ok) {
         const runtimeInfo: OnnxRuntimeInfo = {
-          executionProvider: live.provider,
+          executionProvider: live.reported,
           adapter: live.adapter,
           threads: String(capabilities.wasmThreads),
           ort: capabilities.ort,
@@ -256,7 +268,7 @@ export class OnnxRuntime implements ChunkRuntime {
   private build(provider: ExecutionProvider, threads = this.ready().capabilities.wasmThreads): Promise<Ort> {
     let build = this.builds.get(provider);
     if (!build) {
-      build = loadOrt(provider, this.options?.ortURL).then((ort) => {
+      build = (this.options?.ortBackend === 'node' ? loadNodeOrt() : loadOrt(provider, this.options?.ortURL)).then((ort) => {
         ort.env.wasm.numThreads = threads;
         ort.env.logLevel = 'error';
         return ort;
@@ -304,13 +316,26 @@ export class OnnxRuntime implements ChunkRuntime {
     const { models } = this.ready();
     const bytes = await models.load(model); // ModelUnavailableError: the chunk is retried, the job does not fail
     const ort = await this.build(provider);
-    const session = await ort.InferenceSession.create(bytes, {
-      executionProviders: [provider],
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3, // errors only: ORT's warnings about benign model quirks are not the contributor's business
-    });
+    const common = {
+      graphOptimizationLevel: 'all' as const,
+      logSeverityLevel: 3 as const, // errors only: ORT's warnings about benign model quirks are not the contributor's business
+    };
+    if (this.options?.ortBackend === 'node') {
+      const threads = { intraOpNumThreads: this.ready().capabilities.wasmThreads, interOpNumThreads: 1 };
+      if (this.options.cuda) {
+        try {
+          const session = await ort.InferenceSession.create(bytes, { ...common, ...threads, executionProviders: ['cuda'] as never });
+          return { session, provider, reported: 'cuda', adapter: 'cuda', bytes: bytes.byteLength };
+        } catch {
+          // no CUDA provider in this build, or no usable GPU: the CPU computes the same result
+        }
+      }
+      const session = await ort.InferenceSession.create(bytes, { ...common, ...threads, executionProviders: ['cpu'] as never });
+      return { session, provider, reported: 'cpu', adapter: 'cpu', bytes: bytes.byteLength };
+    }
+    const session = await ort.InferenceSession.create(bytes, { ...common, executionProviders: [provider] });
     const adapter = provider === 'webgpu' ? await this.webgpuAdapter(ort) : 'cpu';
-    return { session, provider, adapter, bytes: bytes.byteLength };
+    return { session, provider, reported: provider, adapter, bytes: bytes.byteLength };
   }
 
   /** The adapter ONNX Runtime's WebGPU device came from (it creates the device itself). */
