@@ -11,8 +11,8 @@ import type {
   RegisterResponse,
   ReportResponse,
   ResultReport,
-} from '../../protocol/index.js';
-import { ApiError, errorText, requestJson, type FetchLike } from '../shared/api.js';
+} from '../protocol/index.js';
+import { ApiError, errorText, requestJson, type FetchLike, type FetchResponse } from './api.js';
 import type { IdentityStore } from './identity.js';
 
 /** LeaseRequest.finishedLeases' bound (the protocol module is not bundled into the page). */
@@ -70,7 +70,7 @@ export class ContributorClient implements ContributorApi {
   }
 
   async uploadBlob(name: string, bytes: Uint8Array): Promise<void> {
-    let response: Response;
+    let response: FetchResponse;
     try {
       response = await this.fetchFn(`/api/blobs/${encodeURIComponent(name)}`, {
         method: 'PUT',

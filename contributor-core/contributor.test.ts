@@ -1,7 +1,8 @@
 // The contributor loop against a fake coordinator (behind a fake fetch) and fake runtime threads, on fake timers.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { JobSpec, Lease, LeaseState, RegisterResponse, ResultReport } from '../../protocol/index.js';
-import type { ChunkRun } from '../../wasm-runtimes/runtime.js';
+import type { JobSpec, Lease, LeaseState, RegisterResponse, ResultReport } from '../protocol/index.js';
+import type { ChunkRun } from '../wasm-runtimes/runtime.js';
+import type { FetchInit, FetchResponse } from './api.js';
 import { ContributorClient } from './coordinator-client.js';
 import { Contributor, describeCoordinator, describeThread, toReport, type ChunkThread } from './contributor.js';
 import { memoryIdentityStore, type IdentityStore } from './identity.js';
@@ -52,7 +53,7 @@ class FakeCoordinator {
   /** Order of blob uploads and reports, to check attachments go first. */
   calls: string[] = [];
 
-  fetch = async (url: string, init?: RequestInit): Promise<Response> => {
+  fetch = async (url: string, init?: FetchInit): Promise<FetchResponse> => {
     if (this.down) throw new TypeError('fetch failed');
     if (url.startsWith('/api/blobs/')) {
       const name = decodeURIComponent(url.slice('/api/blobs/'.length));
@@ -67,7 +68,7 @@ class FakeCoordinator {
       return json(201, credentials);
     }
     const match = /^\/api\/contributors\/([^/]+)\/(\w+)(?:\/([^/]+))?(?:\/(release))?$/.exec(url)!;
-    const auth = (init?.headers as Record<string, string>).Authorization;
+    const auth = init?.headers?.Authorization;
     if (!this.tokens.has(match[1]) || auth !== `Bearer ${this.tokens.get(match[1])}`) {
       return json(401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong contributor credentials' } });
     }
@@ -113,7 +114,7 @@ class FakeCoordinator {
   }
 }
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+const json = (status: number, body: unknown): FetchResponse => ({ ok: status >= 200 && status < 300, status, text: async () => JSON.stringify(body) });
 
 /** A runtime thread whose chunks finish when the test says so. */
 class FakeThread implements ChunkThread {
@@ -610,10 +611,10 @@ describe('Contributor outbox', () => {
     const c = contributor();
     c.start(1);
     await advance();
-    threads[0].finish('ok', 10, [{ name: 'out.txt', size: 5, bytes: new TextEncoder().encode('hello') }]);
+    threads[0].finish('ok', 10, [{ name: 'out.txt', size: 5, bytes: Uint8Array.from('hello', (c) => c.charCodeAt(0)) }]);
     // Hashing (crypto.subtle) completes on the real clock, not the fake one.
     for (let i = 0; i < 100 && coordinator.calls.length < 2; i++) {
-      await new Promise((resolve) => realSetTimeout(resolve, 5));
+      await new Promise<void>((resolve) => realSetTimeout(() => resolve(), 5));
       await advance(150);
     }
     const sha = 'sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824';
