@@ -195,7 +195,7 @@ function contributor(
     });
   const { threadFactory: _, ...rest } = options;
   return new Contributor({
-    api: new ContributorClient((url, init) => coordinator.fetch(url, init), identity),
+    api: new ContributorClient({ fetch: (url, init) => coordinator.fetch(url, init), identity }),
     createThread,
     ...rest,
     random: options.random ?? (() => 0.5),
@@ -312,6 +312,28 @@ describe('Contributor', () => {
     await advance();
     expect(coordinator.registrations).toBe(1);
     expect(coordinator.leaseRequests).toEqual([1, 1]);
+  });
+
+  it('a client given a base URL (a runner far from the coordinator) sends every call under it', async () => {
+    const urls: string[] = [];
+    const client = new ContributorClient({
+      fetch: (url, init) => {
+        urls.push(url);
+        return coordinator.fetch(url.slice('http://host:8080'.length), init);
+      },
+      identity,
+      baseUrl: 'http://host:8080/',
+    });
+    coordinator.addChunks(1);
+    const { leases } = await client.lease(1);
+    await client.uploadBlob('sha256:ab', Uint8Array.from([1]));
+    await client.report([{ leaseId: leases[0].leaseId, leaseToken: leases[0].leaseToken, status: 'ok', output: 1, durationMs: 1 }]);
+    expect(urls).toEqual([
+      'http://host:8080/api/contributors',
+      'http://host:8080/api/contributors/c1/leases',
+      'http://host:8080/api/blobs/sha256%3Aab',
+      'http://host:8080/api/contributors/c1/results',
+    ]);
   });
 
   it('registers again when the coordinator no longer knows its credentials (401)', async () => {

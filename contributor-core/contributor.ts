@@ -224,7 +224,7 @@ class Wakeup {
 /**
  * Example:
  * ```ts
- * const contributor = new Contributor({ api: new ContributorClient((url, init) => fetch(url, init), browserIdentityStore()), createThread, onChange: render });
+ * const contributor = new Contributor({ api: new ContributorClient({ fetch: (url, init) => fetch(url, init), identity: browserIdentityStore() }), createThread, onChange: render });
  * await contributor.restore(); // re-sends results a previous session left in the outbox
  * contributor.start(4);
  * contributor.setPauseReasons(['the computer is running on battery']);

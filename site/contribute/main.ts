@@ -52,7 +52,7 @@ const limitsFrom = (s: ContributorSettings): Partial<ThreadLimits> => ({
 });
 
 const contributor = new Contributor({
-  api: new ContributorClient((input, init) => fetch(input, init), browserIdentityStore(), navigator.userAgent),
+  api: new ContributorClient({ fetch: (input, init) => fetch(input, init), identity: browserIdentityStore(), agent: navigator.userAgent }),
   createThread: createBrowserThread,
   runtimeOptions: browserRuntimeOptions(settings),
   onChange: scheduleRender,
