@@ -1,6 +1,6 @@
 // Local history: chunks and CPU time this browser has given, over all sessions. Kept in IndexedDB, never sent.
 import { get, set } from 'idb-keyval';
-import type { HistoryStore, LifetimeTotals } from './contributor.js';
+import type { HistoryStore, LifetimeTotals } from '../../contributor-core/contributor.js';
 
 const KEY = 'idle-sense.history';
 

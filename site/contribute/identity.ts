@@ -1,13 +1,8 @@
-// Keeps the contributor's identity across reloads (IndexedDB via idb-keyval), so a reload does not register a new contributor.
+// Keeps the contributor's identity across reloads (IndexedDB via idb-keyval), so a reload does not register a new contributor
+// (the IdentityStore contract: contributor-core/identity.ts).
 import { del, get, set } from 'idb-keyval';
+import type { IdentityStore } from '../../contributor-core/identity.js';
 import type { RegisterResponse } from '../../protocol/index.js';
-
-/** Where the contributor client keeps its credentials. */
-export interface IdentityStore {
-  load(): Promise<RegisterResponse | undefined>;
-  save(credentials: RegisterResponse): Promise<void>;
-  clear(): Promise<void>;
-}
 
 const KEY = 'idle-sense.contributor';
 
@@ -27,20 +22,6 @@ export function browserIdentityStore(): IdentityStore {
     },
     async clear() {
       await del(KEY).catch(() => undefined);
-    },
-  };
-}
-
-/** In-memory store, for tests and for browsers without IndexedDB. */
-export function memoryIdentityStore(initial?: RegisterResponse): IdentityStore {
-  let value = initial;
-  return {
-    load: async () => value,
-    save: async (credentials) => {
-      value = credentials;
-    },
-    clear: async () => {
-      value = undefined;
     },
   };
 }

@@ -1,11 +1,11 @@
 // The contribute page (`/`): wires the controls (persisted settings), the browser's signals (input, battery, CPU
 // pressure, storage) and the live display to a Contributor.
+import { Contributor, describeCoordinator, describeThread, onProvider, type ContributorSnapshot, type ThreadLimits } from '../../contributor-core/contributor.js';
+import { ContributorClient } from '../../contributor-core/coordinator-client.js';
 import { defaultProbeTarget, runSandboxProbe, type SandboxVerdict } from '../../wasm-runtimes/host/sandbox-probe.js';
 import { byId, h, setText } from '../shared/dom.js';
 import { formatDuration, plural } from '../shared/format.js';
 import { BrowserConditions, pauseReasons } from './conditions.js';
-import { ContributorClient } from './coordinator-client.js';
-import { Contributor, describeCoordinator, describeThread, onProvider, type ContributorSnapshot, type ThreadLimits } from './contributor.js';
 import { browserHistoryStore } from './history.js';
 import { browserIdentityStore } from './identity.js';
 import { browserOutbox } from './outbox.js';
@@ -52,7 +52,7 @@ const limitsFrom = (s: ContributorSettings): Partial<ThreadLimits> => ({
 });
 
 const contributor = new Contributor({
-  api: new ContributorClient((input, init) => fetch(input, init), browserIdentityStore(), navigator.userAgent),
+  api: new ContributorClient({ fetch: (input, init) => fetch(input, init), identity: browserIdentityStore(), agent: navigator.userAgent }),
   createThread: createBrowserThread,
   runtimeOptions: browserRuntimeOptions(settings),
   onChange: scheduleRender,

@@ -10,7 +10,7 @@ import { RuntimeThread } from '../../wasm-runtimes/host/thread.js';
 import { spawnBrowserOnnxWorker } from '../../wasm-runtimes/onnx/browser.js';
 import type { OnnxRuntimeOptions } from '../../wasm-runtimes/onnx/onnx-runtime.js';
 import { BROWSER_PYODIDE_URL } from '../../wasm-runtimes/python/environment.js';
-import type { ChunkThread } from './contributor.js';
+import type { ChunkThread } from '../../contributor-core/contributor.js';
 
 export function createBrowserThread(): ChunkThread {
   return new PerRuntimeThread(

@@ -1,41 +1,12 @@
 // Disposable chunk workspaces in the origin-private file system (OPFS). Each chunk gets a fresh directory, mounted
 // by the runtime as `/work`; the page reads the chunk's `/work/out/` files from it and deletes it when the chunk
 // ends, whatever the outcome. Directories are grouped per tab, and each tab holds a Web Lock on its group, so the
-// sweep at page start deletes what crashed or closed tabs left behind without touching another open tab's chunks.
+// sweep at page start deletes what crashed or closed tabs left behind without touching another open tab's chunks. (The loop's side of it: contributor-core/workspace.ts.)
+import type { Workspaces } from '../../contributor-core/workspace.js';
 import type { OutputFile } from '../../wasm-runtimes/runtime.js';
-
-/** A chunk's attachment, hashed and ready to upload. */
-export interface AttachmentData {
-  name: string;
-  /** `sha256:<hex>`, the blob name. */
-  sha256: string;
-  size: number;
-  bytes: Uint8Array;
-}
-
-/** What the contributor loop needs from workspaces; tests pass none (the runtime then returns file bytes itself). */
-export interface Workspaces {
-  /** A fresh, empty directory for the chunk of `leaseId`, or undefined when OPFS is not available. */
-  create(leaseId: string): Promise<FileSystemDirectoryHandle | undefined>;
-  /** Reads `files` (relative to `out/`) from the chunk's directory. */
-  read(leaseId: string, files: OutputFile[]): Promise<Uint8Array[]>;
-  /** Deletes the chunk's directory (never throws). */
-  remove(leaseId: string): Promise<void>;
-}
 
 const ROOT = 'idle-sense-work';
 const LOCK_PREFIX = 'idle-sense-workspace-';
-
-/** `sha256:<hex>` of some bytes. */
-export async function blobName(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  return `sha256:${Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
-
-/** Hashes the files a chunk wrote. */
-export async function toAttachments(files: OutputFile[], bytes: Uint8Array[]): Promise<AttachmentData[]> {
-  return Promise.all(files.map(async (file, i) => ({ name: file.name, size: bytes[i].byteLength, sha256: await blobName(bytes[i]), bytes: bytes[i] })));
-}
 
 /**
  * OPFS workspaces for this tab. `open()` claims a tab directory and sweeps stale ones; undefined without OPFS.

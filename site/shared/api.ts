@@ -1,73 +1,16 @@
-// The site's one way to call the coordinator: JSON in, JSON out, and `{ error: { code, message } }` turned into ApiError.
+// The site's one way to call the coordinator: JSON in, JSON out, and `{ error: { code, message } }` turned into ApiError;
+// keyedFetch adds the submitter's API key, jobsApi names the job endpoints.
+import { requestJson } from '../../contributor-core/api.js';
 import { ErrorCode, type ChunkDetail, type ChunkResult, type ErrorBody, type JobSource, type JobSubmission, type JobSummary } from '../../protocol/index.js';
 import { forgetApiKey, rememberApiKey, storedApiKey } from './api-key.js';
 import { askForApiKey, type KeyRefusal } from './key-form.js';
 
-/** A failed API call. `status` 0 means the coordinator could not be reached at all. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
+// ApiError, requestJson, errorFromResponse and errorText live in the contributor core (the tab's loop and the runner
+// call the coordinator with them too); re-exported so the pages import one module.
+export { ApiError, errorFromResponse, errorText, requestJson } from '../../contributor-core/api.js';
 
-  /** True when retrying later may help: the network failed or the coordinator had a server-side problem. */
-  get unreachable(): boolean {
-    return this.status === 0 || this.status >= 500;
-  }
-}
-
+/** The pages' fetch: the DOM's, so callers keep the whole Response (streams, `json()`). It satisfies the core's FetchLike. */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
-
-/**
- * Sends one request and parses the JSON answer; throws ApiError for network failures and non-2xx answers.
- * Example: `await requestJson<JobSummary>(fetch, 'POST', '/api/jobs', body)`.
- */
-export async function requestJson<T>(
-  fetchFn: FetchLike,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetchFn(path, {
-      method,
-      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (error) {
-    throw new ApiError(0, 'NETWORK', `could not reach the coordinator (${errorText(error)})`);
-  }
-  const text = await response.text().catch(() => '');
-  if (!response.ok) throw errorFromResponse(response.status, text);
-  try {
-    return (text ? JSON.parse(text) : undefined) as T;
-  } catch {
-    throw new ApiError(response.status, 'INVALID_RESPONSE', `the coordinator sent an unreadable answer (HTTP ${response.status})`);
-  }
-}
-
-/** The ApiError for a non-2xx answer: its `{ error: { code, message } }`, or a generic message. */
-export function errorFromResponse(status: number, text: string): ApiError {
-  try {
-    const body = JSON.parse(text) as Partial<ErrorBody>;
-    if (body.error && typeof body.error.message === 'string') return new ApiError(status, body.error.code ?? 'UNKNOWN', body.error.message);
-  } catch {
-    // Not our JSON error shape (a proxy page, for instance): fall through to a generic message.
-  }
-  return new ApiError(status, 'HTTP_' + status, `the coordinator answered HTTP ${status}`);
-}
-
-/** A readable message for anything thrown. */
-export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
 
 export { forgetApiKey, storedApiKey } from './api-key.js';
 

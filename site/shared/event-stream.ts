@@ -1,7 +1,7 @@
 // Server-Sent Events read with fetch, because EventSource cannot send an Authorization header and a private job's
 // stream needs the owner's key. The parser follows the WHATWG "event stream interpretation" rules; the follower
 // reconnects with backoff and Last-Event-ID as EventSource would. DOM-free, so it is unit-tested in Node.
-import { backoffDelay, sleep } from '../contribute/backoff.js';
+import { backoffDelay, sleep } from '../../contributor-core/backoff.js';
 import { ApiError, errorFromResponse, errorText, type FetchLike } from './api.js';
 
 /** One dispatched event. `id` is the stream's last event id when it was dispatched (it carries over, per spec). */

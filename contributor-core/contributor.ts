@@ -1,27 +1,32 @@
-// The contributor loop that runs in the contribute page: lease chunks for idle runtime threads, run them, report results,
-// heartbeat running leases. The page talks to the coordinator; threads (Web Workers running Pyodide) never hold credentials.
+// The contributor loop, shared by the contribute page and the Node runner: lease chunks for idle runtime threads, run
+// them, report results, heartbeat running leases. The host talks to the coordinator; threads (Web Workers running
+// Pyodide in the tab) never hold credentials. DOM-free: the host injects the transport, threads, outbox, workspaces.
 //
 // Three activities share the thread slots:
-//   lease loop  — while a thread is idle and nothing pauses the tab: ask for up to (idle threads) chunks in one
+//   lease loop  — while a thread is idle and nothing pauses the host: ask for up to (idle threads) chunks in one
 //                 request, hand them out; no work → wait retryAfterMs (jittered); coordinator failing → exponential
 //                 backoff (capped at 30 s). Job specs (sources may be megabytes) are kept and their ids sent as
 //                 `haveSpecs`, so the coordinator sends each job's spec once, not with every lease.
-//   reporting   — a finished chunk goes to the outbox (IndexedDB) first, then is sent within ~100 ms, batched with
-//                 others; its attachments are uploaded as blobs before its report. It leaves the outbox only once
-//                 the coordinator has answered for it, so reloads, crashes and outages lose nothing.
+//   reporting   — a finished chunk goes to the outbox (the tab's: IndexedDB) first, then is sent within ~100 ms,
+//                 batched with others; its attachments are uploaded as blobs before its report. It leaves the outbox
+//                 only once the coordinator has answered for it, so reloads, crashes and outages lose nothing.
 //   heartbeat   — every 10 s, extend running leases; a lease that is no longer active gets its thread interrupted.
 //
-// Pauses (only-when-idle, battery, heat, low storage) suspend running chunks where they stand and stop leasing; a
-// pause longer than `pauseGiveBackMs` gives the running chunks back. "Finish, then stop" lets running chunks end.
-import type { ChunkContext, ChunkRun, RuntimeOptions } from '../../wasm-runtimes/runtime.js';
-import type { JobSpec, Lease, ResultReport } from '../../protocol/index.js';
-import { ApiError, errorText } from '../shared/api.js';
+// Pauses (the host's reasons: only-when-idle, battery, heat; low storage from `beforeLease`) suspend running chunks
+// where they stand and stop leasing; a pause longer than `pauseGiveBackMs` gives the running chunks back. "Finish,
+// then stop" lets running chunks end.
+import type { ChunkContext, ChunkRun, RuntimeOptions } from '../wasm-runtimes/runtime.js';
+import type { JobSpec, Lease, ResultReport } from '../protocol/index.js';
+import { ApiError, errorText } from './api.js';
 import { backoffDelay, jittered, sleep } from './backoff.js';
 import type { ContributorApi } from './coordinator-client.js';
 import { memoryOutbox, type Outbox, type OutboxEntry } from './outbox.js';
 import { toAttachments, type AttachmentData, type Workspaces } from './workspace.js';
 
-/** The part of RuntimeThread (wasm-runtimes/host/thread.ts) the loop uses; tests pass fakes. */
+/**
+ * The part of RuntimeThread (wasm-runtimes/host/thread.ts) the loop uses: the tab's threads are site/contribute/threads.ts;
+ * tests pass fakes.
+ */
 export interface ChunkThread {
   start(options: RuntimeOptions): Promise<void>;
   run(job: JobSpec, input: unknown, context?: ChunkContext): Promise<ChunkRun>;
@@ -219,7 +224,7 @@ class Wakeup {
 /**
  * Example:
  * ```ts
- * const contributor = new Contributor({ api: new ContributorClient(fetch, browserIdentityStore()), createThread, onChange: render });
+ * const contributor = new Contributor({ api: new ContributorClient({ fetch: (url, init) => fetch(url, init), identity: browserIdentityStore() }), createThread, onChange: render });
  * await contributor.restore(); // re-sends results a previous session left in the outbox
  * contributor.start(4);
  * contributor.setPauseReasons(['the computer is running on battery']);

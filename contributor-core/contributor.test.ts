@@ -1,7 +1,8 @@
 // The contributor loop against a fake coordinator (behind a fake fetch) and fake runtime threads, on fake timers.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { JobSpec, Lease, LeaseState, RegisterResponse, ResultReport } from '../../protocol/index.js';
-import type { ChunkRun } from '../../wasm-runtimes/runtime.js';
+import type { JobSpec, Lease, LeaseState, RegisterResponse, ResultReport } from '../protocol/index.js';
+import type { ChunkRun } from '../wasm-runtimes/runtime.js';
+import type { FetchInit, FetchResponse } from './api.js';
 import { ContributorClient } from './coordinator-client.js';
 import { Contributor, describeCoordinator, describeThread, toReport, type ChunkThread } from './contributor.js';
 import { memoryIdentityStore, type IdentityStore } from './identity.js';
@@ -52,7 +53,7 @@ class FakeCoordinator {
   /** Order of blob uploads and reports, to check attachments go first. */
   calls: string[] = [];
 
-  fetch = async (url: string, init?: RequestInit): Promise<Response> => {
+  fetch = async (url: string, init?: FetchInit): Promise<FetchResponse> => {
     if (this.down) throw new TypeError('fetch failed');
     if (url.startsWith('/api/blobs/')) {
       const name = decodeURIComponent(url.slice('/api/blobs/'.length));
@@ -67,7 +68,7 @@ class FakeCoordinator {
       return json(201, credentials);
     }
     const match = /^\/api\/contributors\/([^/]+)\/(\w+)(?:\/([^/]+))?(?:\/(release))?$/.exec(url)!;
-    const auth = (init?.headers as Record<string, string>).Authorization;
+    const auth = init?.headers?.Authorization;
     if (!this.tokens.has(match[1]) || auth !== `Bearer ${this.tokens.get(match[1])}`) {
       return json(401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong contributor credentials' } });
     }
@@ -113,7 +114,7 @@ class FakeCoordinator {
   }
 }
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+const json = (status: number, body: unknown): FetchResponse => ({ ok: status >= 200 && status < 300, status, text: async () => JSON.stringify(body) });
 
 /** A runtime thread whose chunks finish when the test says so. */
 class FakeThread implements ChunkThread {
@@ -194,7 +195,7 @@ function contributor(
     });
   const { threadFactory: _, ...rest } = options;
   return new Contributor({
-    api: new ContributorClient((url, init) => coordinator.fetch(url, init), identity),
+    api: new ContributorClient({ fetch: (url, init) => coordinator.fetch(url, init), identity }),
     createThread,
     ...rest,
     random: options.random ?? (() => 0.5),
@@ -311,6 +312,28 @@ describe('Contributor', () => {
     await advance();
     expect(coordinator.registrations).toBe(1);
     expect(coordinator.leaseRequests).toEqual([1, 1]);
+  });
+
+  it('a client given a base URL (a runner far from the coordinator) sends every call under it', async () => {
+    const urls: string[] = [];
+    const client = new ContributorClient({
+      fetch: (url, init) => {
+        urls.push(url);
+        return coordinator.fetch(url.slice('http://host:8080'.length), init);
+      },
+      identity,
+      baseUrl: 'http://host:8080/',
+    });
+    coordinator.addChunks(1);
+    const { leases } = await client.lease(1);
+    await client.uploadBlob('sha256:ab', Uint8Array.from([1]));
+    await client.report([{ leaseId: leases[0].leaseId, leaseToken: leases[0].leaseToken, status: 'ok', output: 1, durationMs: 1 }]);
+    expect(urls).toEqual([
+      'http://host:8080/api/contributors',
+      'http://host:8080/api/contributors/c1/leases',
+      'http://host:8080/api/blobs/sha256%3Aab',
+      'http://host:8080/api/contributors/c1/results',
+    ]);
   });
 
   it('registers again when the coordinator no longer knows its credentials (401)', async () => {
@@ -610,10 +633,10 @@ describe('Contributor outbox', () => {
     const c = contributor();
     c.start(1);
     await advance();
-    threads[0].finish('ok', 10, [{ name: 'out.txt', size: 5, bytes: new TextEncoder().encode('hello') }]);
+    threads[0].finish('ok', 10, [{ name: 'out.txt', size: 5, bytes: Uint8Array.from('hello', (c) => c.charCodeAt(0)) }]);
     // Hashing (crypto.subtle) completes on the real clock, not the fake one.
     for (let i = 0; i < 100 && coordinator.calls.length < 2; i++) {
-      await new Promise((resolve) => realSetTimeout(resolve, 5));
+      await new Promise<void>((resolve) => realSetTimeout(() => resolve(), 5));
       await advance(150);
     }
     const sha = 'sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824';

@@ -1,6 +1,7 @@
 // The contributor side of the coordinator protocol (`/api/contributors/...`): register, lease, heartbeat, report,
-// release.
-// Holds the credentials; on 401 (the coordinator forgot us) it registers again and retries the call once.
+// release, upload attachments. Transport and base URL are injected, so the tab (same origin) and the runner
+// (`http://host:8080`) use the same client. Holds the credentials; on 401 (the coordinator forgot us) it registers
+// again and retries the call once.
 import type {
   HeartbeatResponse,
   JobSpec,
@@ -11,8 +12,8 @@ import type {
   RegisterResponse,
   ReportResponse,
   ResultReport,
-} from '../../protocol/index.js';
-import { ApiError, errorText, requestJson, type FetchLike } from '../shared/api.js';
+} from '../protocol/index.js';
+import { ApiError, errorText, requestJson, type FetchLike, type FetchResponse } from './api.js';
 import type { IdentityStore } from './identity.js';
 
 /** LeaseRequest.finishedLeases' bound (the protocol module is not bundled into the page). */
@@ -34,14 +35,35 @@ export interface ContributorApi {
   uploadBlob(name: string, bytes: Uint8Array): Promise<void>;
 }
 
+export interface ContributorClientOptions {
+  /** The transport: `(url, init) => fetch(url, init)` in a browser or in Node; a fake coordinator in tests. */
+  fetch: FetchLike;
+  /** Where the credentials are kept between sessions. */
+  identity: IdentityStore;
+  /** The coordinator's origin, e.g. `http://host:8080` (default `''`: the page's own origin). */
+  baseUrl?: string;
+  /** A description of the host sent at registration (the tab: its user agent), cut to 500 characters. */
+  agent?: string;
+}
+
+/**
+ * Example (a Node host):
+ * ```ts
+ * const api = new ContributorClient({ fetch: (url, init) => fetch(url, init), identity, baseUrl: 'http://host:8080' });
+ * ```
+ */
 export class ContributorClient implements ContributorApi {
   private credentials?: Promise<RegisterResponse>;
+  private readonly fetchFn: FetchLike;
+  private readonly identity: IdentityStore;
+  private readonly agent?: string;
 
-  constructor(
-    private readonly fetchFn: FetchLike,
-    private readonly identity: IdentityStore,
-    private readonly agent?: string,
-  ) {}
+  constructor(options: ContributorClientOptions) {
+    const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+    this.fetchFn = (path, init) => options.fetch(baseUrl + path, init);
+    this.identity = options.identity;
+    this.agent = options.agent;
+  }
 
   lease(max: number, haveSpecs: string[] = [], loadedJobs: string[] = [], finishedLeases: string[] = []): Promise<LeaseResponse> {
     return this.call<LeaseResponse>('leases', {
@@ -70,7 +92,7 @@ export class ContributorClient implements ContributorApi {
   }
 
   async uploadBlob(name: string, bytes: Uint8Array): Promise<void> {
-    let response: Response;
+    let response: FetchResponse;
     try {
       response = await this.fetchFn(`/api/blobs/${encodeURIComponent(name)}`, {
         method: 'PUT',
