@@ -28,6 +28,8 @@ class FakeCoordinator {
   reports: ResultReport[][] = [];
   /** Leases handed back (`POST .../leases/:leaseId/release`), with the token each came with. */
   released: string[] = [];
+  /** While set, release answers wait for it (a slow coordinator). */
+  releaseGate?: Promise<void>;
   down = false;
   retryAfterMs: number | undefined = 2_000;
   leaseState: (leaseId: string) => LeaseState = () => 'active';
@@ -74,6 +76,7 @@ class FakeCoordinator {
     }
     if (match[2] === 'leases' && match[4] === 'release') {
       const leaseId = decodeURIComponent(match[3]);
+      if (this.releaseGate) await this.releaseGate;
       this.released.push(`${leaseId}:${body.leaseToken}`);
       return json(200, { leaseId, state: 'released' });
     }
@@ -711,6 +714,22 @@ describe('Contributor controls', () => {
     await c.stop();
     expect(coordinator.released.sort()).toEqual(['l0:lt0', 'l1:lt1']);
     expect(coordinator.reportedLeases()).toEqual([]);
+  });
+
+  it('Stop resolves only once the coordinator has the running chunks back (a runner exits right after it)', async () => {
+    coordinator.addChunks(1);
+    const c = contributor();
+    c.start(1);
+    await advance();
+    let open!: () => void;
+    coordinator.releaseGate = new Promise((resolve) => (open = resolve));
+    let stopped = false;
+    const stopping = c.stop().then(() => (stopped = true));
+    await advance(1000);
+    expect(stopped).toBe(false);
+    open();
+    await stopping;
+    expect(coordinator.released).toEqual(['l0:lt0']);
   });
 
   it('"finish, then stop": leases nothing more, reports the running chunks, then stops', async () => {

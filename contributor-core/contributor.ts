@@ -197,6 +197,16 @@ const REPORT_BATCH_BYTES = 4 * 1024 * 1024;
 const STORAGE_RECHECK_MS = 60_000;
 /** Job specs kept besides those of running chunks: enough for the jobs a tab is served round-robin, few enough MiB. */
 const SPEC_CACHE_JOBS = 8;
+/** How long stop() waits for releases to reach the coordinator and interrupted chunks to unwind. */
+const STOP_WAIT_MS = 10_000;
+
+/** Resolves once every promise in `pending` has settled, or after `ms`, whichever is first. */
+function settleWithin(pending: Set<Promise<void>>, ms: number): Promise<void> {
+  if (pending.size === 0) return Promise.resolve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([Promise.allSettled([...pending]).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+}
 
 /** Resolves every waiter when notified: the lease loop sleeps on it until a thread becomes idle or a pause ends. */
 class Wakeup {
@@ -264,6 +274,9 @@ export class Contributor {
   private finishing = 0;
   /** Leases whose chunk finished and whose result is not yet acknowledged (prepared, batched or in flight). */
   private readonly unreported = new Set<string>();
+  /** Lease releases on their way, and chunks running (or unwinding after an interrupt): stop() waits for both. */
+  private readonly releasing = new Set<Promise<void>>();
+  private readonly chunks = new Set<Promise<void>>();
   /** Specs of jobs leased lately, least recently leased first; their ids go out as `haveSpecs` with each lease request. */
   private readonly specs = new Map<string, JobSpec>();
 
@@ -316,7 +329,9 @@ export class Contributor {
     this.endSession();
     for (const slot of this.slots) if (slot.work) this.abandon(slot, true);
     this.emit();
-    await this.flushReports();
+    // A process host (the runner) exits after stop(): the coordinator must have the chunks back, and interrupted
+    // chunks must have unwound (sandboxes killed, workspaces deleted), before it does. A page loses nothing by waiting.
+    await Promise.all([this.flushReports(), settleWithin(this.releasing, STOP_WAIT_MS), settleWithin(this.chunks, STOP_WAIT_MS)]);
     if (this.state !== 'stopping') return; // started again while the last reports went out
     this.state = 'stopped';
     this.coordinator = { state: 'idle' };
@@ -608,7 +623,9 @@ export class Contributor {
     slot.work = work;
     slot.phase = 'running';
     this.emit();
-    void this.runChunk(slot, work);
+    const running = this.runChunk(slot, work);
+    this.chunks.add(running);
+    void running.finally(() => this.chunks.delete(running));
   }
 
   private async runChunk(slot: Slot, work: Work): Promise<void> {
@@ -711,7 +728,9 @@ export class Contributor {
     work.released = true;
     this.totals.givenBack++;
     const { leaseId, leaseToken } = work.lease;
-    this.options.api.release({ leaseId, leaseToken }).catch(() => undefined);
+    const releasing = this.options.api.release({ leaseId, leaseToken }).then(() => undefined, () => undefined);
+    this.releasing.add(releasing);
+    void releasing.finally(() => this.releasing.delete(releasing));
   }
 
   /** In `finishing`, once no chunk runs and every result is out: stopped. */
