@@ -13,11 +13,15 @@ const RESERVED_NAMES = new Set(['input.json', 'output.json', 'main.py']);
 const RESERVED_DIRS = ['out', 'checkpoint'];
 
 /**
- * Creates `root` if needed (mode 0711: traversable, not listable, so a sandbox running as another uid can reach its
- * own folder) and a fresh, uniquely named folder in it with mode 0700. Returns the folder's path.
+ * Creates `root` if needed and makes it traversable by everyone but listable by its owner only (it adds mode 0711):
+ * a runner started as root runs bubblewrap as an unprivileged uid, which must reach its own folder by path. (Every
+ * folder above `root` must be traversable too; see docs/runner-sandbox.md.) Then makes a fresh, uniquely named
+ * folder in it with mode 0700 and returns its path.
  */
 export async function createWorkspace(root: string): Promise<string> {
   await mkdir(root, { recursive: true, mode: 0o711 });
+  const mode = (await lstat(root)).mode & 0o7777;
+  if ((mode & 0o711) !== 0o711) await chmod(root, mode | 0o711);
   const dir = join(root, `${WORKSPACE_PREFIX}${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
   await mkdir(dir, { mode: 0o700 });
   return dir;
