@@ -212,13 +212,17 @@ function settleWithin(pending: Set<Promise<void>>, ms: number): Promise<void> {
 class Wakeup {
   private waiters: (() => void)[] = [];
 
-  wait(signal: AbortSignal): Promise<void> {
+  /** Resolves on notify, abort, or after `timeoutMs`; a waiter that timed out leaves no listener behind. */
+  wait(signal: AbortSignal, timeoutMs?: number): Promise<void> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve();
       const done = () => {
+        clearTimeout(timer);
         signal.removeEventListener('abort', done);
+        this.waiters = this.waiters.filter((waiter) => waiter !== done);
         resolve();
       };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
       this.waiters.push(done);
       signal.addEventListener('abort', done, { once: true });
     });
@@ -607,7 +611,7 @@ export class Contributor {
         continue;
       }
       const delay = await this.leaseOnce();
-      if (delay > 0) await Promise.race([sleep(delay, signal), this.nudged.wait(signal)]);
+      if (delay > 0) await this.nudged.wait(signal, delay);
     }
   }
 
