@@ -1,7 +1,7 @@
 // Wire shapes of the contributor protocol (`/api/contributors/...`), documented in docs/protocol.md.
 // A contributor registers once, then loops: lease a batch of chunks, heartbeat while they run, report results.
 import { z } from 'zod';
-import { Runtime, type RuntimeFields } from './jobs.js';
+import { Runtime, relativePathProblem, type JobRequirements, type RuntimeFields } from './jobs.js';
 import type { ErrorInfo } from './errors.js';
 
 /** `POST /api/contributors` body. */
@@ -18,13 +18,38 @@ export interface RegisterResponse {
   token: string;
 }
 
+/**
+ * What a contributor offers, sent with every lease request: the coordinator leases it only chunks of jobs whose
+ * runtime it lists and whose `requires` it meets. A request without it is taken for a tab of today:
+ * `{ runtimes: <the request's runtimes, or ['python', 'onnx']> }` (no GPU, no container engine, WebGPU unknown).
+ *
+ * @example {"runtimes": ["python", "onnx", "native"], "containerEngine": "podman", "gpus": [{"name": "NVIDIA H200", "memoryMb": 143771}], "cpuCores": 16, "memoryMb": 128000, "host": "runner"}
+ */
+export const ContributorCapabilities = z.strictObject({
+  runtimes: z
+    .array(Runtime)
+    .min(1, 'needs at least one runtime')
+    .refine((runtimes) => new Set(runtimes).size === runtimes.length, 'must not repeat a runtime'),
+  containerEngine: z.enum(['docker', 'podman']).optional(),
+  gpus: z.array(z.strictObject({ name: z.string().max(200), memoryMb: z.number().int().min(0) })).max(64).optional(),
+  cpuCores: z.number().int().min(1).max(4096).optional(),
+  /** Memory the contributor gives its chunks, in MiB. */
+  memoryMb: z.number().int().min(0).optional(),
+  webgpu: z.boolean().optional(),
+  host: z.enum(['tab', 'runner']).optional(),
+});
+export type ContributorCapabilities = z.infer<typeof ContributorCapabilities>;
+
 /** Most job ids a lease request may list in `haveSpecs`. */
 export const MAX_HAVE_SPECS = 256;
 
 /** `POST /api/contributors/:id/leases` body: ask for up to `max` chunks. */
 export const LeaseRequest = z.strictObject({
   max: z.number().int().min(1).max(1024),
+  /** The runtimes offered, for callers that send no `capabilities` (superseded by `capabilities.runtimes`). */
   runtimes: z.array(Runtime).min(1).optional(),
+  /** What the caller offers (ContributorCapabilities); absent: a tab of today. */
+  capabilities: ContributorCapabilities.optional(),
   /** Threads the caller runs; the coordinator lets it hold a few leases per thread (never more than its ceiling). */
   threads: z.number().int().min(1).max(1024).optional(),
   /**
@@ -56,7 +81,65 @@ export type JobSpec = {
   name: string;
   description?: string;
   timeoutMs: number;
+  /** The job's requirements, implied ones included (a host may use them, e.g. to pick the GPU); absent when none. */
+  requires?: JobRequirements;
 } & RuntimeFields;
+
+/** One file of a checkpoint: its path under /work/checkpoint/ and the blob (`PUT /api/blobs/sha256:<hex>`) holding it. */
+export interface CheckpointFile {
+  /** Relative, `/`-separated, no `..`. */
+  name: string;
+  /** `sha256:<64 lowercase hex>`. */
+  blob: string;
+  size: number;
+}
+
+/** A chunk's latest checkpoint, as a later lease of it carries it: download each blob into /work/checkpoint/<name>. */
+export interface CheckpointRef {
+  files: CheckpointFile[];
+}
+
+export const MAX_CHECKPOINT_FILES = 256;
+export const MAX_CHECKPOINT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * `PUT /api/contributors/:id/leases/:leaseId/checkpoint` body: the chunk's /work/checkpoint/ directory, each file
+ * uploaded first as a blob. Replaces the chunk's earlier checkpoint. An empty `files` stores an empty checkpoint.
+ */
+export const CheckpointRequest = z.strictObject({
+  leaseToken: z.string().min(1),
+  files: z
+    .array(
+      z.strictObject({
+        name: z.string().superRefine((name, ctx) => {
+          const problem = relativePathProblem(name);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+        blob: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 lowercase hex> naming an uploaded blob'),
+        size: z.number().int().min(0),
+      }),
+    )
+    .max(MAX_CHECKPOINT_FILES, `at most ${MAX_CHECKPOINT_FILES} files`)
+    .superRefine((files, ctx) => {
+      const seen = new Set<string>();
+      let total = 0;
+      files.forEach((file, i) => {
+        if (seen.has(file.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `repeats ${JSON.stringify(file.name)}` });
+        seen.add(file.name);
+        total += file.size;
+      });
+      if (total > MAX_CHECKPOINT_BYTES) ctx.addIssue({ code: 'custom', path: [], message: `add up to ${total} bytes, more than ${MAX_CHECKPOINT_BYTES}` });
+    }),
+}) satisfies z.ZodType<{ leaseToken: string; files: CheckpointFile[] }>;
+export type CheckpointRequest = z.infer<typeof CheckpointRequest>;
+
+/** `200` answer to a checkpoint upload. */
+export interface CheckpointResponse {
+  leaseId: string;
+  /** How many files and bytes the stored checkpoint holds. */
+  files: number;
+  size: number;
+}
 
 /**
  * One leased chunk. `leaseToken` is the secret that must accompany the result. Nothing in it tells whether the chunk
@@ -70,6 +153,11 @@ export interface Lease {
   input: unknown;
   /** ISO time after which the lease is void unless extended by a heartbeat. */
   deadline: string;
+  /**
+   * The chunk's latest checkpoint, uploaded by an earlier lease of it that was lost: restore it into
+   * /work/checkpoint/ before the chunk starts. Replicated jobs: only to the contributor that uploaded it.
+   */
+  checkpoint?: CheckpointRef;
 }
 
 export interface LeaseResponse {

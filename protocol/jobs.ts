@@ -8,7 +8,7 @@ export const DEFAULT_MAX_ATTEMPTS = 3;
 export const MAX_CHUNKS = 1_000_000;
 export const MAX_REPLICAS = 16;
 
-export const Runtime = z.enum(['python', 'onnx']);
+export const Runtime = z.enum(['python', 'onnx', 'native']);
 export type Runtime = z.infer<typeof Runtime>;
 
 /** How replicas of one chunk are compared. Script-mode outputs (stdout text) always compare exactly. */
@@ -21,6 +21,31 @@ export const Validation = z.discriminatedUnion('kind', [
   }),
 ]);
 export type Validation = z.infer<typeof Validation>;
+
+/**
+ * What a contributor must have to be leased the job's chunks, besides offering its runtime (checked by the
+ * coordinator against the capabilities each lease request advertises). `gpuMemoryMb` implies `gpu`; a native job
+ * with an `image` implies `containerEngine`; `webgpu` is for ONNX jobs only.
+ *
+ * @example {"gpu": true, "gpuMemoryMb": 8000, "memoryMb": 16000}
+ */
+export const JobRequirements = z.strictObject({
+  /** Redundant with the job's own runtime (which is always required); accepted when it names the same one. */
+  runtime: Runtime.optional(),
+  /** At least one GPU (a runner started with --gpu that found one). */
+  gpu: z.boolean().optional(),
+  /** A GPU with at least this much memory. */
+  gpuMemoryMb: z.number().int().min(1).max(16 * 1024 * 1024).optional(),
+  /** At least this much memory for the contributor's chunks. */
+  memoryMb: z.number().int().min(1).max(16 * 1024 * 1024).optional(),
+  /** At least this many CPU cores. */
+  cpuCores: z.number().int().min(1).max(4096).optional(),
+  /** A tab whose browser offers WebGPU (ONNX jobs only). */
+  webgpu: z.boolean().optional(),
+  /** Docker or Podman on the contributor's machine (native jobs with an `image`). */
+  containerEngine: z.boolean().optional(),
+});
+export type JobRequirements = z.infer<typeof JobRequirements>;
 
 /** Fields every job has, whatever its runtime. */
 const commonJobFields = {
@@ -44,6 +69,8 @@ const commonJobFields = {
   validation: Validation.optional(),
   /** Adaptive replication: results of trusted contributors stand alone (see docs/verification.md). */
   adaptive: z.boolean().optional(),
+  /** What a contributor must have to run the job (see JobRequirements). */
+  requires: JobRequirements.optional(),
 };
 
 /** A Python package name as Pyodide's loader knows it (e.g. "numpy", "my-package"). */
@@ -184,8 +211,100 @@ export const OnnxJobSubmission = z.strictObject({
 });
 export type OnnxJobSubmission = z.infer<typeof OnnxJobSubmission>;
 
+// ---- Native jobs (docs/protocol.md, docs/runner.md): a command run in a sandbox on a headless runner ----
+
+export const MAX_NATIVE_ARGS = 256;
+export const MAX_NATIVE_ARG_CHARS = 4096;
+export const MAX_NATIVE_SOURCE_BYTES = 10 * 1024 * 1024;
+/** Total of a native job's `files` (UTF-8 bytes of their contents). */
+export const MAX_NATIVE_FILES_BYTES = 10 * 1024 * 1024;
+export const MAX_NATIVE_FILES = 1000;
+/** Names in /work the runner writes itself, and the folders it owns: a job's `files` may not take them. */
+export const RESERVED_NATIVE_FILES: readonly string[] = ['input.json', 'output.json', 'main.py'];
+export const RESERVED_NATIVE_FOLDERS: readonly string[] = ['out', 'checkpoint'];
+
+/**
+ * Why `name` is not a safe relative path (`/`-separated, no empty, `.` or `..` segment, no leading `/`, no
+ * backslash or control character, at most 1024 characters), or undefined when it is one.
+ */
+export function relativePathProblem(name: string): string | undefined {
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > 1024) return 'must be at most 1024 characters';
+  if (name.startsWith('/')) return 'must be relative (no leading /)';
+  // eslint-disable-next-line no-control-regex
+  if (/[\\\u0000-\u001f\u007f]/.test(name)) return 'must not contain a backslash or a control character';
+  const segments = name.split('/');
+  if (segments.includes('..')) return 'must not contain ..';
+  if (segments.some((segment) => segment === '' || segment === '.')) return 'must not have an empty or . segment';
+  return undefined;
+}
+
+/** UTF-8 length of `text` without encoding it (protocol/ runs in browsers and Node alike, with no DOM or Node lib). */
+function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length) {
+      bytes += 4; // a surrogate pair: one code point of 4 bytes
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** A container image reference as docker and podman take it; never starting with `-` (it would read as a flag). */
+export const ImageReference = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@+]{0,254}$/, 'must be a container image reference such as "localhost/idle-sense-busybox:latest"');
+
+export const NativeJobSubmission = z.strictObject({
+  runtime: z.literal('native'),
+  /** The argv run in /work, e.g. ["python3", "main.py"]; the chunk input's scalars follow when it is an array of them. */
+  command: z
+    .array(
+      z
+        .string()
+        .min(1, 'must not be empty')
+        .max(MAX_NATIVE_ARG_CHARS, `must be at most ${MAX_NATIVE_ARG_CHARS} characters`)
+        .refine((arg) => !arg.includes('\u0000'), 'must not contain a NUL character'),
+    )
+    .min(1, 'needs at least the program to run')
+    .max(MAX_NATIVE_ARGS, `at most ${MAX_NATIVE_ARGS} arguments`),
+  /** Written to /work/main.py before the command starts. */
+  source: z
+    .string()
+    .min(1, 'must not be empty')
+    .refine((text) => utf8Bytes(text) <= MAX_NATIVE_SOURCE_BYTES, `must be at most ${MAX_NATIVE_SOURCE_BYTES} bytes`)
+    .optional(),
+  /** More files (text) written into /work by relative name before the command starts. */
+  files: z
+    .record(z.string(), z.string())
+    .superRefine((files, ctx) => {
+      const names = Object.keys(files);
+      if (names.length > MAX_NATIVE_FILES) ctx.addIssue({ code: 'custom', path: [], message: `at most ${MAX_NATIVE_FILES} files` });
+      let total = 0;
+      for (const name of names) {
+        const problem = relativePathProblem(name);
+        if (problem) ctx.addIssue({ code: 'custom', path: [name], message: `file name ${problem}` });
+        else if (RESERVED_NATIVE_FILES.includes(name)) ctx.addIssue({ code: 'custom', path: [name], message: `is written by the runner itself; use another name` });
+        else if (RESERVED_NATIVE_FOLDERS.includes(name.split('/')[0])) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `must not be under ${name.split('/')[0]}/ (the runner owns it)` });
+        }
+        total += utf8Bytes(files[name]);
+      }
+      if (total > MAX_NATIVE_FILES_BYTES) ctx.addIssue({ code: 'custom', path: [], message: `hold ${total} bytes, more than ${MAX_NATIVE_FILES_BYTES}` });
+    })
+    .optional(),
+  /** Run in this container image (Docker or Podman); without it, in bubblewrap on the runner's own OS. */
+  image: ImageReference.optional(),
+  ...commonJobFields,
+});
+export type NativeJobSubmission = z.infer<typeof NativeJobSubmission>;
+
 /** `POST /api/jobs` body. Each element of `inputs` is one chunk's input. */
-export const JobSubmission = z.discriminatedUnion('runtime', [PythonJobSubmission, OnnxJobSubmission]).superRefine((job, ctx) => {
+export const JobSubmission = z.discriminatedUnion('runtime', [PythonJobSubmission, OnnxJobSubmission, NativeJobSubmission]).superRefine((job, ctx) => {
   const replicas = job.replicas ?? 1;
   if (job.quorum !== undefined && job.quorum > replicas) {
     ctx.addIssue({ code: 'custom', path: ['quorum'], message: `must not exceed replicas (${replicas})` });
@@ -202,6 +321,16 @@ export const JobSubmission = z.discriminatedUnion('runtime', [PythonJobSubmissio
   }
   if (job.validation?.kind === 'tolerance' && job.validation.abs === undefined && job.validation.rel === undefined) {
     ctx.addIssue({ code: 'custom', path: ['validation'], message: 'tolerance needs abs or rel' });
+  }
+  const requires = job.requires;
+  if (requires) {
+    const issue = (field: keyof JobRequirements, message: string) => ctx.addIssue({ code: 'custom', path: ['requires', field], message });
+    if (requires.runtime !== undefined && requires.runtime !== job.runtime) issue('runtime', `must be the job's own runtime (${job.runtime}) when given`);
+    if (requires.webgpu && job.runtime !== 'onnx') issue('webgpu', 'is for onnx jobs only (WebGPU is a browser tab\'s, for ONNX models)');
+    if (requires.gpuMemoryMb !== undefined && requires.gpu === false) issue('gpuMemoryMb', 'needs a GPU: drop gpu: false');
+    const image = job.runtime === 'native' && job.image !== undefined;
+    if (image && requires.containerEngine === false) issue('containerEngine', 'a native job with an image runs in a container: drop containerEngine: false');
+    if (requires.containerEngine && !image) issue('containerEngine', 'only a native job with an image runs in a container: give image, or drop containerEngine');
   }
 });
 export type JobSubmission = z.infer<typeof JobSubmission>;
@@ -231,7 +360,8 @@ export interface CanaryJob {
 /** The runtime-specific part of a job: what a worker needs besides the chunk input. */
 export type RuntimeFields =
   | Pick<PythonJobSubmission, 'runtime' | 'source' | 'entry' | 'packages'>
-  | Pick<OnnxJobSubmission, 'runtime' | 'model' | 'outputs' | 'executionProviders'>;
+  | Pick<OnnxJobSubmission, 'runtime' | 'model' | 'outputs' | 'executionProviders'>
+  | Pick<NativeJobSubmission, 'runtime' | 'command' | 'source' | 'files' | 'image'>;
 
 export const JobStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -290,6 +420,8 @@ export interface JobSummary extends ChunkCounts, ResultCounts {
   timeoutMs: number;
   maxAttempts: number;
   verification: VerificationPolicy;
+  /** What a contributor must have to be leased the job's chunks, implied requirements included; absent when nothing. */
+  requires?: JobRequirements;
   /** Submitted as private: source, inputs and results are for its owner (and admin keys) only. */
   private?: true;
   createdAt: string;

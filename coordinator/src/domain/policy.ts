@@ -9,6 +9,7 @@ import {
   type Validation,
   type VerificationPolicy,
 } from '../../../protocol/index.js';
+import { jobRequirements } from './requirements.js';
 
 /**
  * Tolerance ONNX results get by default: execution providers and hardware round differently (WebGPU and WASM
@@ -17,9 +18,16 @@ import {
  */
 export const ONNX_DEFAULT_VALIDATION: Validation = { kind: 'tolerance', abs: 1e-4, rel: 1e-3 };
 
+/** Validation each runtime gets when the job names none. Native outputs are a program's own bytes: exact. */
+export const DEFAULT_VALIDATION: Record<Runtime, Validation> = {
+  python: { kind: 'exact' },
+  onnx: ONNX_DEFAULT_VALIDATION,
+  native: { kind: 'exact' },
+};
+
 /** Validation a runtime gets when the job names none. */
 export function defaultValidation(runtime: Runtime): Validation {
-  return runtime === 'onnx' ? ONNX_DEFAULT_VALIDATION : { kind: 'exact' };
+  return DEFAULT_VALIDATION[runtime];
 }
 
 /**
@@ -58,6 +66,7 @@ const COMMON_FIELDS = new Set([
   'maxErrors',
   'validation',
   'adaptive',
+  'requires',
 ]);
 
 /** Splits a validated submission into what the store keeps, with every default applied. */
@@ -72,5 +81,6 @@ export function newJobFrom(job: JobSubmission, mode: { functionMode?: boolean } 
     timeoutMs: job.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxAttempts: job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     policy: verificationPolicy(job, mode),
+    requires: jobRequirements(job),
   };
 }

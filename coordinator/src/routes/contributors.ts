@@ -1,9 +1,10 @@
 // The contributor protocol (docs/protocol.md): register, lease a batch, fetch a job's spec, heartbeat, report results,
-// release a lease it will not finish.
+// release a lease it will not finish, upload a running lease's checkpoint.
 // Every call after registration carries `Authorization: Bearer <token>` for the contributor in the path.
 import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import {
+  CheckpointRequest,
   ErrorCode,
   HeartbeatRequest,
   LeaseRequest,
@@ -12,6 +13,7 @@ import {
   ReportRequest,
   errorMessage,
   type Attachment,
+  type CheckpointFile,
   type LeaseResponse,
   type ReportOutcome,
 } from '../../../protocol/index.js';
@@ -19,6 +21,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import { readJson } from '../http/body.js';
 import { clientNetwork } from '../http/client-network.js';
 import { ApiError } from '../http/errors.js';
+import { leaseCapabilities } from '../domain/requirements.js';
 import type { AppDeps } from '../app.js';
 
 export function contributorRoutes({ store, clock, notices, config, blobs }: AppDeps): Hono {
@@ -43,9 +46,11 @@ export function contributorRoutes({ store, clock, notices, config, blobs }: AppD
 
   app.post('/:id/leases', authenticated, async (c) => {
     const body = await readJson(c, LeaseRequest);
+    // Capabilities decide what it may be leased; a caller without them is a tab of today, never given a native job.
+    const capabilities = leaseCapabilities(body);
     const batch = await store.leaseChunks(
       c.req.param('id'),
-      { max: body.max, runtimes: body.runtimes ?? ['python'], network: clientNetwork(c, config.trustProxy), ...(body.threads ? { threads: body.threads } : {}), ...(body.loadedJobs ? { loadedJobs: body.loadedJobs } : {}), ...(body.finishedLeases ? { finishedLeases: body.finishedLeases } : {}), haveSpecs: body.haveSpecs },
+      { max: body.max, runtimes: capabilities.runtimes, capabilities, network: clientNetwork(c, config.trustProxy), ...(body.threads ? { threads: body.threads } : {}), ...(body.loadedJobs ? { loadedJobs: body.loadedJobs } : {}), ...(body.finishedLeases ? { finishedLeases: body.finishedLeases } : {}), haveSpecs: body.haveSpecs },
       clock.now(),
     );
     const response: LeaseResponse = batch;
@@ -77,6 +82,18 @@ export function contributorRoutes({ store, clock, notices, config, blobs }: AppD
     return c.json(released.value);
   });
 
+  // A running lease's checkpoint (its chunk's /work/checkpoint/, each file a blob uploaded first): a later lease of the
+  // chunk resumes from it. Only the holder, only while the lease runs.
+  app.put('/:id/leases/:leaseId/checkpoint', authenticated, async (c) => {
+    const body = await readJson(c, CheckpointRequest);
+    const leaseId = c.req.param('leaseId');
+    const missing = await missingCheckpointBlob(blobs, body.files);
+    if (missing) throw new ApiError(ErrorCode.CheckpointBlobMissing, missing);
+    const saved = await store.saveCheckpoint(c.req.param('id'), { leaseId, leaseToken: body.leaseToken }, body.files, clock.now());
+    if (!saved.ok) throw new ApiError(saved.error.code, leaseId);
+    return c.json(saved.value);
+  });
+
   app.post('/:id/results', authenticated, async (c) => {
     const body = await readJson(c, ReportRequest);
     // A result may name attachments only once their bytes are stored; otherwise it is rejected, not half-kept.
@@ -93,6 +110,16 @@ export function contributorRoutes({ store, clock, notices, config, blobs }: AppD
   });
 
   return app;
+}
+
+/** The first checkpoint file whose blob is absent or of another size, described; undefined when all are stored. */
+async function missingCheckpointBlob(blobs: BlobStore, files: CheckpointFile[]): Promise<string | undefined> {
+  for (const file of files) {
+    const info = await blobs.stat(file.blob);
+    if (!info) return `${file.name} (${file.blob})`;
+    if (info.size !== file.size) return `${file.name}: stored blob has ${info.size} bytes, not ${file.size}`;
+  }
+  return undefined;
 }
 
 /** The first attachment whose blob is absent or of another size, described; undefined when all are stored. */

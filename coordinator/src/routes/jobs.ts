@@ -15,11 +15,9 @@ import { StreamSlots } from '../http/stream-slots.js';
 import { principalQuota, requireOwner, requirePrincipal, requireReader } from '../http/submitter-auth.js';
 import { QuotaExceededError, exceededQuota } from '../domain/quota.js';
 import { readJson } from '../http/body.js';
-import { describeSyntaxError, SyntaxCheckUnavailable, type PythonSyntaxChecker } from '../python/syntax-check.js';
 import { ApiError, quotaError } from '../http/errors.js';
-import { assertOnnxJobFitsModel } from '../onnx/check.js';
 import type { AppDeps } from '../app.js';
-import { assertPythonPackagesAvailable } from '../packages/python-packages.js';
+import { checkSubmission } from '../runtimes.js';
 
 const PAGE = 1000;
 const FINAL: ReadonlySet<JobSummary['status']> = new Set(['completed', 'failed', 'cancelled']);
@@ -47,13 +45,12 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
       ? exceededQuota(quota, await store.quotaUsage(owner, clock.now()), { jobs: 1, chunksPerDay: body.inputs.length })
       : undefined;
     if (excess) throw quotaError(new QuotaExceededError(excess));
-    if (body.runtime === 'onnx') await assertOnnxJobFitsModel(body, blobs);
-    assertPythonPackagesAvailable(pythonPackages, body);
-    const entry = body.runtime === 'python' ? (body.entry ?? (await assertCompiles(pythonSyntax, body.source))) : null;
-    const job = await store.createJob({ ...newJobFrom(body, { functionMode: entry !== null }), owner, quota }, clock.now());
+    const facts = await checkSubmission(body, { blobs, pythonPackages, pythonSyntax });
+    const job = await store.createJob({ ...newJobFrom(body, facts), owner, quota }, clock.now());
     const { replicas, quorum, adaptive } = job.verification;
     const verification = replicas > 1 || quorum > 1 || adaptive ? `, ${replicas} replicas, quorum ${quorum}${adaptive ? ', adaptive' : ''}` : '';
-    config.log(`job ${job.id} "${job.name}" submitted: ${job.total} chunks, runtime ${body.runtime}${verification}`);
+    const requires = job.requires ? `, requires ${JSON.stringify(job.requires)}` : '';
+    config.log(`job ${job.id} "${job.name}" submitted: ${job.total} chunks, runtime ${body.runtime}${verification}${requires}`);
     notices.changed(job.id);
     return c.json(job, 201);
   });
@@ -149,6 +146,7 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
         timeoutMs: source.timeoutMs,
         maxAttempts: source.maxAttempts,
         policy: source.verification,
+        ...(source.requires ? { requires: source.requires } : {}),
         private: true,
         owner: principal.id,
         // Admin keys only, so no limit unless the key has its own quota; a seeded job counts like any other.
@@ -251,22 +249,6 @@ export function jobRoutes({ store, clock, notices, config, blobs, pythonPackages
   });
 
   return app;
-}
-
-/**
- * Refuses a script that does not compile (400 naming `source`), and any script while the checker cannot run (503).
- * Returns the function-mode entry the tab will detect, or null for script mode.
- */
-async function assertCompiles(checker: PythonSyntaxChecker, source: string): Promise<string | null> {
-  let checked;
-  try {
-    checked = await checker.check(source);
-  } catch (err) {
-    if (err instanceof SyntaxCheckUnavailable) throw new ApiError(ErrorCode.PythonCheckUnavailable, err.message);
-    throw err;
-  }
-  if (!checked.ok) throw new ApiError(ErrorCode.InvalidRequest, describeSyntaxError(checked));
-  return checked.entry;
 }
 
 function encodeResult(result: ChunkResult, format: string, first: boolean): string {

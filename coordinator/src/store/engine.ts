@@ -3,6 +3,8 @@
 // what it needs, lets the pure transitioner (domain/chunk.ts) decide, and writes the answer back.
 import {
   ErrorCode,
+  type CheckpointFile,
+  type CheckpointResponse,
   type ChunkDetail,
   type ChunkResult,
   type HeartbeatResponse,
@@ -24,6 +26,7 @@ import { affinitySlots } from '../domain/affinity.js';
 import { isUnreplicated, mayTake, newChunk, reopen, settle, withReport, type Chunk, type Replica } from '../domain/chunk.js';
 import { emptyCounters, moveCounters, settledState } from '../domain/job.js';
 import { networkMayTake, networkSubmitter } from '../domain/network.js';
+import { meetsRequirements } from '../domain/requirements.js';
 import { QUOTA_DAY_MS, QUOTA_NAMES, QuotaExceededError, exceededQuota, noUsage, type Quota, type QuotaUsage } from '../domain/quota.js';
 import {
   defaultTrustPolicy,
@@ -72,6 +75,13 @@ export interface ReplicaRecord extends Replica {
   token: string;
 }
 
+/** A chunk's latest checkpoint as stored: who uploaded it (replicated jobs give it back only to them) and when. */
+export interface StoredCheckpoint {
+  contributorId: string;
+  files: CheckpointFile[];
+  savedAt: number;
+}
+
 /** Row access for one store. Every method is synchronous and runs inside `transaction` when the Engine calls it. */
 export interface Repo {
   transaction<T>(fn: () => T): T;
@@ -114,6 +124,14 @@ export interface Repo {
   /** Replicas of this contributor that decided their chunk alone and were not re-verified since. */
   decidedAloneBy(contributorId: string): ReplicaRecord[];
   runningReplicasOfJob(jobId: string): ReplicaRecord[];
+  /** The chunk's latest checkpoint, if any. */
+  checkpoint(jobId: string, index: number): StoredCheckpoint | undefined;
+  /** Replaces the chunk's checkpoint. */
+  saveCheckpoint(jobId: string, index: number, checkpoint: StoredCheckpoint): void;
+  /** Deletes the chunk's checkpoint (nothing when it has none). */
+  deleteCheckpoint(jobId: string, index: number): void;
+  /** Deletes every checkpoint of the job. */
+  deleteCheckpoints(jobId: string): void;
   /** How many running replicas (held leases) a contributor has, over all jobs. */
   runningLeaseCount(contributorId: string): number;
   finishedChunks(jobId: string, offset: number, limit: number): Chunk[];
@@ -205,6 +223,7 @@ export class EngineStore implements Store {
       timeoutMs: spec.timeoutMs,
       maxAttempts: spec.maxAttempts,
       policy: spec.policy,
+      ...(spec.requires ? { requires: spec.requires } : {}),
       ...(spec.owner ? { owner: spec.owner } : {}),
       private: spec.private,
       state: 'active',
@@ -380,7 +399,9 @@ export class EngineStore implements Store {
       this.caught.clear(); // what a rolled-back operation caught was rolled back with it
       const room = this.leaseRoom(contributorId, request);
       if (room <= 0) return { leases: [], jobs: {} };
-      const jobs = this.repo.servableJobs(request.runtimes);
+      // Requirements were made explicit at submission (JobRecord.requires): a few comparisons per servable job.
+      const capabilities = request.capabilities ?? { runtimes: request.runtimes };
+      const jobs = this.repo.servableJobs(capabilities.runtimes).filter((job) => meetsRequirements(job.runtime, job.requires, capabilities));
       const cache = new JobCache(this.repo);
       const max = Math.min(request.max, room);
       const loaded = countLoaded(request.loadedJobs);
@@ -441,14 +462,21 @@ export class EngineStore implements Store {
           };
           this.repo.insertReplica(replica);
           this.apply(job, chunk, replicas, [...replicas, replica], now, new Set());
-          batch.leases.push({
+          const lease: Lease = {
             leaseId: replica.leaseId,
             leaseToken: replica.token,
             jobId: job.id,
             chunkIndex: chunk.index,
             input: this.repo.input(job.id, chunk.index),
             deadline: new Date(replica.deadline).toISOString(),
-          });
+          };
+          // A chunk never issued before has no checkpoint: only re-issued ones are looked up. Independent replicas
+          // stay independent: a replicated job's checkpoint resumes only the contributor that wrote it.
+          const checkpoint = replicas.length > 0 ? this.repo.checkpoint(job.id, chunk.index) : undefined;
+          if (checkpoint && (isUnreplicated(job.policy) || checkpoint.contributorId === contributorId)) {
+            lease.checkpoint = { files: checkpoint.files };
+          }
+          batch.leases.push(lease);
         }
         job.lastServed = ++served;
         this.repo.saveJob(job);
@@ -568,6 +596,25 @@ export class EngineStore implements Store {
       this.changeReplica(job, replica!, (r) => ({ ...r, state: 'released', reportedAt: now }), now);
       jobs.saveAll();
       return { ok: true, value: { leaseId, state: 'released' } };
+    });
+  }
+
+  async saveCheckpoint(contributorId: string, { leaseId, leaseToken }: LeaseRef, files: CheckpointFile[], now: number): Promise<Outcome<CheckpointResponse>> {
+    return this.repo.transaction(() => {
+      const replica = this.repo.replica(leaseId);
+      const check = checkLease({ replica, contributorId, token: leaseToken, now });
+      if (check.action === 'reject') return { ok: false, error: check.error };
+      if (check.action === 'duplicate') return { ok: false, error: reject(ErrorCode.LeaseFinished, 'a reported lease has no checkpoint to keep').error };
+      if (check.action === 'expire') {
+        this.caught.clear();
+        const jobs = new JobCache(this.repo);
+        this.expire(jobs.get(replica!.jobId), replica!, now);
+        this.reverifyCaught(jobs, now);
+        jobs.saveAll();
+        return { ok: false, error: reject(ErrorCode.LeaseExpired).error };
+      }
+      this.repo.saveCheckpoint(replica!.jobId, replica!.index, { contributorId, files, savedAt: now });
+      return { ok: true, value: { leaseId, files: files.length, size: files.reduce((sum, file) => sum + file.size, 0) } };
     });
   }
 
@@ -761,6 +808,8 @@ export class EngineStore implements Store {
       this.recordCheckLatency(job.id, settled, now);
     }
     const left = chunk.state !== 'open' && settlement.chunk.state === 'open';
+    // A settled chunk resumes nowhere: its checkpoint goes (a re-opened one starts afresh, like its replicas).
+    if (finished) this.repo.deleteCheckpoint(job.id, settlement.chunk.index);
     this.repo.saveChunk(job.id, settlement.chunk, finished ? ++job.finishSeq : left ? null : undefined);
     for (const update of settlement.trust) {
       const replica = settled.find((r) => r.leaseId === update.leaseId);
@@ -792,8 +841,9 @@ export class EngineStore implements Store {
     for (const replica of this.repo.runningReplicasOfJob(job.id)) {
       this.changeReplica(job, replica, (r) => ({ ...r, state: 'cancelled', reportedAt: now }), now);
     }
-    // Chunks still queued want nothing more either.
+    // Chunks still queued want nothing more either, nor is any of them resumed.
     job.wanted -= this.repo.clearWanted(job.id);
+    this.repo.deleteCheckpoints(job.id);
   }
 }
 

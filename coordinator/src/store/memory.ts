@@ -4,7 +4,7 @@ import type { Runtime, RuntimeFields } from '../../../protocol/index.js';
 import type { Chunk } from '../domain/chunk.js';
 import { noUsage, type Quota, type QuotaUsage } from '../domain/quota.js';
 import type { Trust } from '../domain/trust.js';
-import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
+import { EngineStore, type ReplicaRecord, type Repo, type StoredCheckpoint } from './engine.js';
 import { newSecret, type JobRecord } from './shared.js';
 import { defaultSchedulingPolicy, type ApiKey, type SchedulingPolicy } from './store.js';
 
@@ -24,6 +24,8 @@ interface JobRows {
   seqOf: Map<number, number>;
   /** Replica lease ids per chunk. */
   replicasOf: Map<number, string[]>;
+  /** Each chunk's latest checkpoint. */
+  checkpoints: Map<number, StoredCheckpoint>;
 }
 
 const copy = <T extends object>(value: T): T => ({ ...value });
@@ -57,7 +59,7 @@ class MemoryRepo implements Repo {
   insertJob(job: JobRecord, fields: RuntimeFields): void {
     const { chunks, inputs } = this.pending.get(job.id)!;
     this.pending.delete(job.id);
-    this.rows.set(job.id, { job: copy(job), fields, chunks, inputs, freshFrom: 0, partial: new Set(), finished: [], seqOf: new Map(), replicasOf: new Map() });
+    this.rows.set(job.id, { job: copy(job), fields, chunks, inputs, freshFrom: 0, partial: new Set(), finished: [], seqOf: new Map(), replicasOf: new Map(), checkpoints: new Map() });
     this.order.push(job.id);
   }
 
@@ -212,6 +214,23 @@ class MemoryRepo implements Repo {
     let count = 0;
     for (const id of this.running) if (this.replicaRows.get(id)!.contributorId === contributorId) count++;
     return count;
+  }
+
+  checkpoint(jobId: string, index: number): StoredCheckpoint | undefined {
+    const checkpoint = this.rows.get(jobId)?.checkpoints.get(index);
+    return checkpoint && { ...checkpoint, files: checkpoint.files.map(copy) };
+  }
+
+  saveCheckpoint(jobId: string, index: number, checkpoint: StoredCheckpoint): void {
+    this.rows.get(jobId)!.checkpoints.set(index, { ...checkpoint, files: checkpoint.files.map(copy) });
+  }
+
+  deleteCheckpoint(jobId: string, index: number): void {
+    this.rows.get(jobId)?.checkpoints.delete(index);
+  }
+
+  deleteCheckpoints(jobId: string): void {
+    this.rows.get(jobId)?.checkpoints.clear();
   }
 
   runningReplicasOfJob(jobId: string): ReplicaRecord[] {

@@ -6,6 +6,7 @@ import {
   errorMessage,
   type ChunkResult,
   type ErrorInfo,
+  type JobRequirements,
   type JobSpec,
   type JobSummary,
   type ResultDetail,
@@ -121,6 +122,8 @@ export interface JobRecord extends JobCounters {
   timeoutMs: number;
   maxAttempts: number;
   policy: VerificationPolicy;
+  /** See NewJob.requires: computed at submission, compared with each lease call's capabilities. */
+  requires?: JobRequirements;
   private: boolean;
   /** Who submitted it; see NewJob.owner. */
   owner?: string;
@@ -158,6 +161,7 @@ export function toSummary(job: JobRecord): JobSummary {
   if (job.description) summary.description = job.description;
   if (job.private) summary.private = true;
   if (job.entry) summary.entry = job.entry;
+  if (job.requires) summary.requires = job.requires;
   if (job.finishedAt !== undefined) summary.finishedAt = new Date(job.finishedAt).toISOString();
   if (job.error) summary.error = job.error;
   return summary;
@@ -167,6 +171,7 @@ export function toSummary(job: JobRecord): JobSummary {
 export function toJobSpec(job: JobRecord, fields: RuntimeFields): JobSpec {
   const spec = { id: job.id, name: job.name, timeoutMs: job.timeoutMs, ...fields } as JobSpec;
   if (job.description) spec.description = job.description;
+  if (job.requires) spec.requires = job.requires;
   return spec;
 }
 

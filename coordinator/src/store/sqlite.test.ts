@@ -118,6 +118,7 @@ describe('SqliteStore durability', () => {
     raw.exec(`DROP TABLE api_keys; ALTER TABLE jobs DROP COLUMN private; ALTER TABLE jobs ADD COLUMN fields TEXT;
       UPDATE jobs SET fields = (SELECT fields FROM job_fields WHERE job_id = jobs.id); DROP TABLE job_fields;
       ALTER TABLE jobs DROP COLUMN entry; DROP INDEX leases_held; ALTER TABLE leases DROP COLUMN publish_at;
+      ALTER TABLE jobs DROP COLUMN requires; DROP TABLE checkpoints;
       PRAGMA user_version = 3;`);
     raw.close();
     const store = new SqliteStore({ file });
@@ -158,10 +159,49 @@ describe('SqliteStore durability', () => {
     const raw = new Database(file);
     // Schema 5 counted a chunk whose replica expired as queued.
     raw.exec(`UPDATE jobs SET running = 0, queued = 3; DROP INDEX leases_held; ALTER TABLE leases DROP COLUMN publish_at;
+      ALTER TABLE jobs DROP COLUMN requires; DROP TABLE checkpoints;
       PRAGMA user_version = 5;`);
     raw.close();
     const store = new SqliteStore({ file });
     expect(await store.getJob(j.id)).toMatchObject({ running: 1, queued: 2, status: 'running' });
+    await store.close();
+  });
+
+  it('upgrades a schema 7 database: its jobs require nothing, and new jobs keep their requirements and checkpoints', async () => {
+    const file = join(dir, 'v7.db');
+    const first = new SqliteStore({ file });
+    const old = await first.createJob(newJobFrom({ runtime: 'python', source: 'def main(x): return x', inputs: [1] }), 1);
+    await first.close();
+    const raw = new Database(file);
+    raw.exec(`ALTER TABLE jobs DROP COLUMN requires; DROP TABLE checkpoints; PRAGMA user_version = 7;`);
+    raw.close();
+    const store = new SqliteStore({ file });
+    expect(await store.getJob(old.id)).not.toHaveProperty('requires');
+    const gpu = await store.createJob(newJobFrom({ runtime: 'native', command: ['true'], inputs: [1], requires: { gpu: true } }), 2);
+    expect(await store.getJob(gpu.id)).toMatchObject({ requires: { gpu: true } });
+    await store.close();
+  });
+
+  it('deletes a chunk\'s checkpoint when the chunk settles, and every checkpoint of a job that is cancelled', async () => {
+    const file = join(dir, 'checkpoints.db');
+    const store = new SqliteStore({ file });
+    const files = [{ name: 'state', blob: `sha256:${'a'.repeat(64)}`, size: 1 }];
+    const settled = await store.createJob(newJobFrom({ runtime: 'native', command: ['true'], inputs: [1] }), 1);
+    const cancelled = await store.createJob(newJobFrom({ runtime: 'native', command: ['true'], inputs: [1, 2] }), 1);
+    const { contributorId } = await store.registerContributor({}, 1);
+    const leases = (await store.leaseChunks(contributorId, { max: 3, runtimes: ['native'] }, 2)).leases;
+    for (const lease of leases) expect((await store.saveCheckpoint(contributorId, lease, files, 3)).ok).toBe(true);
+    const count = (jobId: string) => {
+      const check = new Database(file, { readonly: true });
+      const { n } = check.prepare(`SELECT COUNT(*) AS n FROM checkpoints WHERE job_id = ?`).get(jobId) as { n: number };
+      check.close();
+      return n;
+    };
+    expect([count(settled.id), count(cancelled.id)]).toEqual([1, 2]);
+    const done = leases.find((lease) => lease.jobId === settled.id)!;
+    await store.reportResults(contributorId, [{ leaseId: done.leaseId, leaseToken: done.leaseToken, status: 'ok', output: 1 }], 4);
+    await store.cancelJob(cancelled.id, 5);
+    expect([count(settled.id), count(cancelled.id)]).toEqual([0, 0]);
     await store.close();
   });
 

@@ -7,12 +7,12 @@ import type { Runtime, RuntimeFields } from '../../../protocol/index.js';
 import type { Chunk, ChunkState, Replica } from '../domain/chunk.js';
 import type { Quota, QuotaUsage } from '../domain/quota.js';
 import type { Trust } from '../domain/trust.js';
-import { EngineStore, type ReplicaRecord, type Repo } from './engine.js';
+import { EngineStore, type ReplicaRecord, type Repo, type StoredCheckpoint } from './engine.js';
 import { newSecret, type JobRecord } from './shared.js';
 import type { JobCounters } from '../domain/job.js';
 import { defaultSchedulingPolicy, type ApiKey, type SchedulingPolicy } from './store.js';
 
-const SCHEMA_VERSION = 7;
+const SCHEMA_VERSION = 8;
 
 /**
  * Upgrades from older schema versions, keyed by the version they upgrade from; each step runs in one transaction,
@@ -21,6 +21,8 @@ const SCHEMA_VERSION = 7;
  * and must not carry megabytes of source), its entry stays beside the counters. 5 → 6: `running` counts every chunk
  * started and not settled, not only those with a replica computing now (domain/job.ts chunkCounter): recounted.
  * 6 → 7: leases gain publish_at (a lone decision is published after a delay; domain/chunk.ts Replica.publishAt).
+ * 7 → 8: jobs gain requires (domain/requirements.ts; NULL for older jobs: they require nothing); the checkpoints
+ * table is new (created by SCHEMA).
  */
 const MIGRATIONS: Record<number, string> = {
   3: `ALTER TABLE jobs ADD COLUMN private INTEGER NOT NULL DEFAULT 0;`,
@@ -33,12 +35,14 @@ const MIGRATIONS: Record<number, string> = {
         running = (SELECT count(*) FROM chunks WHERE job_id = jobs.id AND state = 'open' AND issued > 0),
         queued = (SELECT count(*) FROM chunks WHERE job_id = jobs.id AND state = 'open' AND issued = 0);`,
   6: `ALTER TABLE leases ADD COLUMN publish_at INTEGER;`,
+  7: `ALTER TABLE jobs ADD COLUMN requires TEXT;`,
 };
 
 /*
  * Schema. Times are milliseconds since the epoch; JSON values (inputs, outputs, runtime fields, policies) are JSON
  * text.
  * jobs:         one row per job: ids, settings and counters, small enough to read and rewrite on every lease. Its
+ *               settings (requires among them: what a contributor must have, JSON) are read once per process. Its
  *               counters (chunks by progress, results by verdict, replicas wanted) move with every transition, so
  *               listing jobs reads no chunk. last_served orders round-robin leasing; finish_seq numbers the job's
  *               chunks in the order they finished.
@@ -56,6 +60,8 @@ const MIGRATIONS: Record<number, string> = {
  *               default, 0 = no limit; no row = every quota at the default.
  * blobs:        who stored each blob first (the owner charged for its bytes) and its size; the bytes are on disk.
  *               Blobs stored before this table existed have no row and count against nobody.
+ * checkpoints:  per chunk, the latest checkpoint a running lease uploaded (files: JSON [{name, blob, size}]) and the
+ *               contributor that uploaded it; deleted when the chunk settles or its job ends.
  * secrets:      per-coordinator secrets made once and kept across restarts (the key anonymising contributor ids).
  * active_jobs:  unfinished jobs per owner, kept by two triggers on jobs that write only when a job enters or leaves
  *               'active' (an index on jobs.state would be rewritten by every counter update on the lease path);
@@ -72,7 +78,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, description TEXT, runtime TEXT NOT NULL,
   entry TEXT, timeout_ms INTEGER NOT NULL, max_attempts INTEGER NOT NULL, policy TEXT NOT NULL,
-  owner TEXT, private INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL, error TEXT, created_at INTEGER NOT NULL, finished_at INTEGER,
+  owner TEXT, private INTEGER NOT NULL DEFAULT 0, requires TEXT, state TEXT NOT NULL, error TEXT, created_at INTEGER NOT NULL, finished_at INTEGER,
   total INTEGER NOT NULL, queued INTEGER NOT NULL, running INTEGER NOT NULL, completed INTEGER NOT NULL,
   failed INTEGER NOT NULL, verified INTEGER NOT NULL, results_issued INTEGER NOT NULL, valid INTEGER NOT NULL,
   invalid INTEGER NOT NULL, inconclusive INTEGER NOT NULL, wanted INTEGER NOT NULL,
@@ -131,6 +137,10 @@ CREATE TABLE IF NOT EXISTS contributors (
   id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, agent TEXT, created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  job_id TEXT NOT NULL, idx INTEGER NOT NULL, contributor_id TEXT NOT NULL, files TEXT NOT NULL, saved_at INTEGER NOT NULL,
+  PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS trust (
   contributor_id TEXT NOT NULL, runtime TEXT NOT NULL, consecutive_valid INTEGER NOT NULL, recent TEXT NOT NULL,
   validated_at INTEGER,
@@ -148,7 +158,7 @@ type Row = Record<string, any>;
  * report and list queries read only the columns that move: ids, state and counters. Sound with several processes on
  * one file too, since nothing kept can go stale.
  */
-const SETTING_COLUMNS = `id, name, description, runtime, entry, timeout_ms, max_attempts, policy, owner, private, created_at`;
+const SETTING_COLUMNS = `id, name, description, runtime, entry, timeout_ms, max_attempts, policy, requires, owner, private, created_at`;
 const COUNTER_COLUMNS = `id, state, error, finished_at, total, queued, running, completed, failed, verified, results_issued,
   valid, invalid, inconclusive, wanted, last_served, finish_seq`;
 /**
@@ -205,9 +215,9 @@ class SqliteRepo implements Repo {
     const db = this.db;
     this.sql = {
       insertJob: db.prepare(`INSERT INTO jobs (id, seq, name, description, runtime, entry, timeout_ms, max_attempts,
-        policy, owner, private, state, created_at, total, queued, running, completed, failed, verified, results_issued, valid,
+        policy, requires, owner, private, state, created_at, total, queued, running, completed, failed, verified, results_issued, valid,
         invalid, inconclusive, wanted) VALUES (@id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), @name, @description,
-        @runtime, @entry, @timeoutMs, @maxAttempts, @policy, @owner, @private, @state, @createdAt, @total, @queued, @running,
+        @runtime, @entry, @timeoutMs, @maxAttempts, @policy, @requires, @owner, @private, @state, @createdAt, @total, @queued, @running,
         @completed, @failed, @verified, @resultsIssued, @valid, @invalid, @inconclusive, @wanted)`),
       insertChunk: db.prepare(`INSERT INTO chunks (job_id, idx, input, state, wanted, known) VALUES (?, ?, ?, 'open', ?, ?)`),
       insertFields: db.prepare(`INSERT INTO job_fields (job_id, fields) VALUES (?, ?)`),
@@ -256,6 +266,12 @@ class SqliteRepo implements Repo {
       overdue: db.prepare(`SELECT * FROM leases INDEXED BY leases_running WHERE state = 'running' AND deadline < ? LIMIT +?`),
       runningOfContributor: db.prepare(`SELECT count(*) AS n FROM leases INDEXED BY leases_running_by_contributor
         WHERE contributor_id = ? AND state = 'running'`),
+      checkpoint: db.prepare(`SELECT contributor_id, files, saved_at FROM checkpoints WHERE job_id = ? AND idx = ?`),
+      saveCheckpoint: db.prepare(`INSERT INTO checkpoints (job_id, idx, contributor_id, files, saved_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (job_id, idx) DO UPDATE SET contributor_id = excluded.contributor_id, files = excluded.files,
+        saved_at = excluded.saved_at`),
+      deleteCheckpoint: db.prepare(`DELETE FROM checkpoints WHERE job_id = ? AND idx = ?`),
+      deleteCheckpoints: db.prepare(`DELETE FROM checkpoints WHERE job_id = ?`),
       runningOfJob: db.prepare(`SELECT * FROM leases INDEXED BY leases_running_by_job WHERE job_id = ? AND state = 'running'`),
       finished: db.prepare(`SELECT * FROM chunks INDEXED BY chunks_done WHERE job_id = ? AND state <> 'open' AND idx >= ?
         ORDER BY idx LIMIT +?`),
@@ -311,6 +327,7 @@ class SqliteRepo implements Repo {
       private: job.private ? 1 : 0,
       entry: job.entry ?? null,
       policy: JSON.stringify(job.policy),
+      requires: json(job.requires),
     });
   }
 
@@ -445,6 +462,23 @@ class SqliteRepo implements Repo {
 
   runningLeaseCount(contributorId: string): number {
     return (this.sql.runningOfContributor.get(contributorId) as { n: number }).n;
+  }
+
+  checkpoint(jobId: string, index: number): StoredCheckpoint | undefined {
+    const row = this.sql.checkpoint.get(jobId, index) as Row | undefined;
+    return row && { contributorId: row.contributor_id, files: JSON.parse(row.files), savedAt: row.saved_at };
+  }
+
+  saveCheckpoint(jobId: string, index: number, checkpoint: StoredCheckpoint): void {
+    this.sql.saveCheckpoint.run(jobId, index, checkpoint.contributorId, JSON.stringify(checkpoint.files), checkpoint.savedAt);
+  }
+
+  deleteCheckpoint(jobId: string, index: number): void {
+    this.sql.deleteCheckpoint.run(jobId, index);
+  }
+
+  deleteCheckpoints(jobId: string): void {
+    this.sql.deleteCheckpoints.run(jobId);
   }
 
   runningReplicasOfJob(jobId: string): ReplicaRecord[] {
@@ -617,6 +651,7 @@ function toSettings(row: Row): JobSettings {
   if (row.description !== null) settings.description = row.description;
   if (row.owner !== null) settings.owner = row.owner;
   if (row.entry !== null) settings.entry = row.entry;
+  if (row.requires !== null) settings.requires = JSON.parse(row.requires);
   return settings;
 }
 

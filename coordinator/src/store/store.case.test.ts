@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JobSubmission, ResultReport } from '../../../protocol/index.js';
 import { newJobFrom } from '../domain/policy.js';
 import { runAdaptiveContract } from './adaptive.case.test.js';
+import { runCapabilitiesContract } from './capabilities.case.test.js';
 import { runLimitsContract } from './limits.case.test.js';
 import { runQuotaContract } from './quota.case.test.js';
 import { runReleaseContract } from './release.case.test.js';
@@ -647,4 +648,5 @@ export function runStoreContract({ name, newStore, skip = {} }: StoreContractOpt
   runLimitsContract(name, newStore);
   runQuotaContract(name, newStore);
   runReleaseContract(name, newStore);
+  runCapabilitiesContract(name, newStore);
 }

@@ -2,7 +2,10 @@
 // type leaking out. Implementations: memory (tests, --store memory) and SQLite (default); a Redis store fits the
 // same contract. One contract suite (store.case.test.ts) runs against each.
 import type {
+  CheckpointFile,
+  CheckpointResponse,
   ChunkDetail,
+  ContributorCapabilities,
   ChunkResult,
   HeartbeatResponse,
   JobSource,
@@ -17,6 +20,7 @@ import type {
   ResultReport,
   Runtime,
   RuntimeFields,
+  JobRequirements,
   VerificationPolicy,
 } from '../../../protocol/index.js';
 import type { Quota, QuotaName, QuotaUsage } from '../domain/quota.js';
@@ -64,6 +68,8 @@ export interface NewJob {
   timeoutMs: number;
   maxAttempts: number;
   policy: VerificationPolicy;
+  /** What a contributor must have, implied requirements included (domain/requirements.ts jobRequirements). */
+  requires?: JobRequirements;
   /** Only the owner (or an admin key) reads its source, inputs and results. */
   private: boolean;
   /** Who submitted it: an API key id, or (`net:<network>` when jobs are open to all); trust is not earned on one's own jobs. */
@@ -79,7 +85,13 @@ export interface NewJob {
 
 export interface LeaseCall {
   max: number;
+  /** The runtimes offered; with `capabilities`, the same as its `runtimes`. */
   runtimes: Runtime[];
+  /**
+   * What the caller offers: only jobs whose runtime and requirements it meets are leased. Absent: `{ runtimes }`
+   * and nothing else (a tab of today), so a job with any requirement is never leased to it.
+   */
+  capabilities?: ContributorCapabilities;
   /** The caller's network (/24 or /48), when the edge knows its address. */
   network?: string;
   /** Threads the caller says it runs; with leasesPerThread it bounds the leases the caller may hold. */
@@ -183,6 +195,13 @@ export interface Store {
    * JOB_CANCELLED, LEASE_FINISHED (already reported).
    */
   releaseLease(contributorId: string, lease: LeaseRef, now: number): Promise<Outcome<ReleaseResponse>>;
+  /**
+   * Stores the checkpoint of a running lease's chunk (replacing the chunk's earlier one) with the contributor that
+   * uploaded it; a later lease of the chunk carries it (Lease.checkpoint): any lease for an unreplicated job, only
+   * that contributor's for a replicated one. Deleted when the chunk settles or its job ends. Errors as releaseLease:
+   * LEASE_NOT_FOUND, LEASE_TOKEN_INVALID, LEASE_EXPIRED, LEASE_RELEASED, JOB_CANCELLED, LEASE_FINISHED.
+   */
+  saveCheckpoint(contributorId: string, lease: LeaseRef, files: CheckpointFile[], now: number): Promise<Outcome<CheckpointResponse>>;
   /**
    * Expires every lease whose deadline has passed, and publishes every lone decision whose publication time has come
    * (adaptive replication: docs/verification.md, rule 4); returns how many of both. The reaper calls it every second.
