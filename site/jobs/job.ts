@@ -217,7 +217,8 @@ async function main(): Promise<void> {
     sourceBox.dataset.loaded = 'yes';
     try {
       const job = await jobsApi.source(id);
-      setText(sourceBox, 'source' in job ? job.source : JSON.stringify(job, null, 2));
+      // A Python job is its script; the others (an ONNX model, a native command with its files) are shown whole.
+      setText(sourceBox, job.runtime === 'python' ? job.source : JSON.stringify(job, null, 2));
     } catch (error) {
       delete sourceBox.dataset.loaded;
       setText(sourceBox, `Could not load the script: ${errorText(error)}`);
