@@ -31,6 +31,8 @@ export interface FetchResponse {
   readonly ok: boolean;
   readonly status: number;
   text(): Promise<string>;
+  /** The body as bytes (blob downloads); every real fetch has it, fakes may leave it out. */
+  arrayBuffer?(): Promise<ArrayBuffer>;
 }
 
 /**

@@ -16,7 +16,7 @@
 // where they stand and stop leasing; a pause longer than `pauseGiveBackMs` gives the running chunks back. "Finish,
 // then stop" lets running chunks end.
 import type { ChunkContext, ChunkRun, RuntimeOptions } from '../wasm-runtimes/runtime.js';
-import type { JobSpec, Lease, ResultReport } from '../protocol/index.js';
+import type { CheckpointRef, JobSpec, Lease, ResultReport } from '../protocol/index.js';
 import { ApiError, errorText } from './api.js';
 import { backoffDelay, jittered, sleep } from './backoff.js';
 import type { ContributorApi } from './coordinator-client.js';
@@ -24,12 +24,24 @@ import { memoryOutbox, type Outbox, type OutboxEntry } from './outbox.js';
 import { toAttachments, type AttachmentData, type Workspaces } from './workspace.js';
 
 /**
- * The part of RuntimeThread (wasm-runtimes/host/thread.ts) the loop uses: the tab's threads are site/contribute/threads.ts;
- * tests pass fakes.
+ * What the loop offers a thread besides the chunk (host-side, never sent into a worker): the lease's checkpoint to
+ * restore and a way to save a new one. Threads that cannot checkpoint (the tab's) ignore it.
+ */
+export interface ChunkServices {
+  /** The chunk's checkpoint from an earlier, lost lease: restore it into /work/checkpoint/ before starting. */
+  checkpoint?: CheckpointRef;
+  downloadBlob(name: string): Promise<Uint8Array>;
+  /** Replaces the chunk's checkpoint with these files (paths under /work/checkpoint/). */
+  saveCheckpoint(files: { name: string; bytes: Uint8Array }[]): Promise<void>;
+}
+
+/**
+ * The part of RuntimeThread (wasm-runtimes/host/thread.ts) the loop uses: the tab's threads are site/contribute/threads.ts,
+ * the runner's runner/src/runner.ts; tests pass fakes.
  */
 export interface ChunkThread {
   start(options: RuntimeOptions): Promise<void>;
-  run(job: JobSpec, input: unknown, context?: ChunkContext): Promise<ChunkRun>;
+  run(job: JobSpec, input: unknown, context?: ChunkContext, services?: ChunkServices): Promise<ChunkRun>;
   interrupt(): void;
   dispose(): void;
   /** Optional memory recycling: Pyodide's heap never shrinks, so a thread that grew too large is restarted. */
@@ -638,7 +650,7 @@ export class Contributor {
     let run: ChunkRun;
     try {
       const workspace = await workspaces?.create(leaseId);
-      run = await slot.thread.run(work.job, work.lease.input, { workspace, maxOutputBytes: this.limits.maxOutputBytes });
+      run = await slot.thread.run(work.job, work.lease.input, { workspace, maxOutputBytes: this.limits.maxOutputBytes }, this.servicesFor(work));
     } catch (error) {
       run = { ok: false, failure: 'crash', error: errorText(error), stdout: '', stderr: '', durationMs: this.now() - work.startedAt };
     }
@@ -683,6 +695,21 @@ export class Contributor {
     this.emit();
     this.wakeup.notify();
     this.maybeFinished();
+  }
+
+  /** Checkpoint services for a chunk, when the coordinator client offers them (the tab's does, its threads ignore them). */
+  private servicesFor(work: Work): ChunkServices | undefined {
+    const { api } = this.options;
+    if (!api.downloadBlob || !api.saveCheckpoint) return undefined;
+    const ref = { leaseId: work.lease.leaseId, leaseToken: work.lease.leaseToken };
+    return {
+      checkpoint: work.lease.checkpoint,
+      downloadBlob: (name) => api.downloadBlob!(name),
+      saveCheckpoint: async (files) => {
+        if (work.abandoned) return; // the lease is no longer ours: its chunk's checkpoint is not ours to replace
+        await api.saveCheckpoint!(ref, files);
+      },
+    };
   }
 
   private async attachmentsOf(leaseId: string, run: ChunkRun): Promise<AttachmentData[]> {

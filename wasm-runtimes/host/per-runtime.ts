@@ -12,8 +12,11 @@ import type { RuntimeThread } from './thread.js';
  */
 export type HostedThread = Pick<
   RuntimeThread,
-  'start' | 'run' | 'interrupt' | 'suspend' | 'resume' | 'setCpuLimit' | 'loadedJobId' | 'chunksRun' | 'memoryBytes' | 'recycle' | 'dispose'
->;
+  'start' | 'interrupt' | 'suspend' | 'resume' | 'setCpuLimit' | 'loadedJobId' | 'chunksRun' | 'memoryBytes' | 'recycle' | 'dispose'
+> & {
+  /** `services`: the contributor loop's host-side extras for the chunk (checkpoints), passed through untouched. */
+  run(job: JobSpec, input: unknown, context?: ChunkContext, services?: unknown): Promise<ChunkRun>;
+};
 
 /** How to create the thread of each runtime. */
 export type RuntimeThreadFactories = Partial<Record<Runtime, () => HostedThread>>;
@@ -48,7 +51,7 @@ export class PerRuntimeThread {
     await Promise.all(this.eager.map((runtime) => this.thread(runtime)));
   }
 
-  async run(job: JobSpec, input: unknown, context?: ChunkContext): Promise<ChunkRun> {
+  async run(job: JobSpec, input: unknown, context?: ChunkContext, services?: unknown): Promise<ChunkRun> {
     let thread: HostedThread;
     try {
       thread = await this.thread(job.runtime);
@@ -60,7 +63,7 @@ export class PerRuntimeThread {
     this.current = thread;
     this.lastUsed = thread;
     try {
-      return await thread.run(job, input, context);
+      return await thread.run(job, input, context, services);
     } finally {
       if (this.current === thread) this.current = undefined;
     }

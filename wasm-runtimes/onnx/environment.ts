@@ -40,7 +40,8 @@ export async function loadOrt(provider: ExecutionProvider, ortURL?: string): Pro
  */
 export async function loadNodeOrt(): Promise<Ort> {
   if (!IN_NODE) throw new Error('onnxruntime-node runs in Node only');
-  const { createRequire } = (await import(/* @vite-ignore */ 'node:module' as string)) as typeof import('node:module');
+  const specifier = 'node:module'; // a variable, so Vite leaves it alone; typed here, as the page has no Node types
+  const { createRequire } = (await import(/* @vite-ignore */ specifier)) as { createRequire(url: string): (id: string) => unknown };
   try {
     return createRequire(import.meta.url)('onnxruntime-node') as Ort;
   } catch (err) {
