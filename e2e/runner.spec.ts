@@ -52,3 +52,48 @@ test('a tab and the headless runner verify each other: every chunk has one agree
   await runner.waitFor((e) => e.event === 'progress' && e.done === CHUNKS && e.unsent === 0, 20_000, `${CHUNKS} chunks reported by the runner`);
   await expect.poll(() => chunksDone(page), { timeout: 20_000 }).toBe(CHUNKS);
 });
+
+test('--only-when-idle: the runner pauses its sandbox while other programs load the machine, and resumes after', async () => {
+  test.setTimeout(120_000);
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { spawn } = await import('node:child_process');
+  const source = `
+import time
+for i in range(1, 151):
+    with open("progress", "w") as f:
+        f.write(str(i))
+    time.sleep(0.1)
+print("done", i)
+`;
+  const job = await submitJob(coordinator.url, { runtime: 'native', command: ['python3', 'main.py'], source, inputs: [0], timeoutMs: 120_000 });
+  const idle = startRunner(coordinator.url, ['--threads', '1', '--runtimes', 'native', '--only-when-idle', '--idle-cpu', '30']);
+  try {
+    await idle.waitFor((e) => e.event === 'chunk', 60_000, 'the chunk starting');
+    const progress = () => {
+      const chunk = readdirSync(idle.workspace).find((name) => name.startsWith('idle-sense-chunk-'));
+      try {
+        return chunk ? Number(readFileSync(`${idle.workspace}/${chunk}/progress`, 'utf8')) || 0 : 0;
+      } catch {
+        return 0;
+      }
+    };
+    await expect.poll(progress, { timeout: 10_000 }).toBeGreaterThan(0);
+    // The owner comes back: two busy processes that are not the runner's (all of this 2-core machine).
+    const load = [0, 1].map(() => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+    try {
+      const paused = await idle.waitFor((e) => e.event === 'paused', 30_000, 'a pause');
+      expect(String((paused.reasons as string[])[0])).toMatch(/the machine is in use/);
+      const atPause = progress();
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(progress(), 'the chunk is stopped while paused').toBeLessThanOrEqual(atPause + 1);
+    } finally {
+      for (const child of load) child.kill('SIGKILL');
+    }
+    await idle.waitFor((e) => e.event === 'resumed', 30_000, 'the resume');
+    const atResume = progress();
+    await expect.poll(progress, { timeout: 10_000 }).toBeGreaterThan(atResume + 3);
+    await waitForJob(coordinator.url, job.id, (j) => j.status === 'completed', 60_000);
+  } finally {
+    await idle.kill();
+  }
+});

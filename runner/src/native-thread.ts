@@ -20,6 +20,8 @@ export interface NativeThreadOptions {
   maxCheckpointBytes?: number;
   /** Where checkpoint problems are told (the runner's log). */
   onNote?: (note: string) => void;
+  /** A checkpoint was restored before a chunk (`restored`) or uploaded while it ran (`saved`). */
+  onCheckpoint?: (event: { action: 'restored' | 'saved'; jobId: string; files: number; bytes: number }) => void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -54,6 +56,10 @@ export class NativeThread {
     try {
       const restored = services?.checkpoint ? await this.restore(dir, services) : undefined;
       if (restored) return restored;
+      if (services?.checkpoint) {
+        const files = services.checkpoint.files;
+        this.options.onCheckpoint?.({ action: 'restored', jobId: job.id, files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) });
+      }
       const { limits } = this.options;
       const chunk = startNativeChunk({
         job: { command: job.command, source: job.source, files: job.files, image: job.image },
@@ -78,7 +84,7 @@ export class NativeThread {
       if (services) {
         timer = setInterval(() => {
           if (saving) return;
-          saving = this.saveCheckpoint(chunk, dir, services, lastSaved)
+          saving = this.saveCheckpoint(chunk, dir, services, lastSaved, job.id)
             .then((saved) => {
               if (saved !== undefined) lastSaved = saved;
             })
@@ -122,7 +128,7 @@ export class NativeThread {
    * Reads /work/checkpoint/ with the chunk stopped and uploads it when it changed. Returns the fingerprint saved
    * (undefined: nothing new).
    */
-  private async saveCheckpoint(chunk: NativeChunk, dir: string, services: ChunkServices, last: string): Promise<string | undefined> {
+  private async saveCheckpoint(chunk: NativeChunk, dir: string, services: ChunkServices, last: string, jobId: string): Promise<string | undefined> {
     const wasSuspended = chunk.suspended;
     if (!wasSuspended) await chunk.suspend();
     let files: { name: string; bytes: Uint8Array }[];
@@ -142,6 +148,7 @@ export class NativeThread {
     const fingerprint = files.map((f) => `${f.name}:${f.bytes.byteLength}:${hash(f.bytes)}`).join('|');
     if (fingerprint === last) return undefined;
     await services.saveCheckpoint(files);
+    this.options.onCheckpoint?.({ action: 'saved', jobId, files: files.length, bytes: files.reduce((sum, f) => sum + f.bytes.byteLength, 0) });
     return fingerprint;
   }
 

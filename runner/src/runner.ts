@@ -129,6 +129,7 @@ export class Runner {
           limits: { memoryMb: options.memoryMb, diskQuotaMb: options.diskQuotaMb, gpu },
           checkpointEveryMs: options.checkpointEverySec * 1000,
           onNote: (note) => this.log('note', { note }),
+          onCheckpoint: (event) => this.log('checkpoint', event),
         });
     }
     const contributor = new Contributor({

@@ -52,7 +52,13 @@ const limitsFrom = (s: ContributorSettings): Partial<ThreadLimits> => ({
 });
 
 const contributor = new Contributor({
-  api: new ContributorClient({ fetch: (input, init) => fetch(input, init), identity: browserIdentityStore(), agent: navigator.userAgent }),
+  api: new ContributorClient({
+    fetch: (input, init) => fetch(input, init),
+    identity: browserIdentityStore(),
+    agent: navigator.userAgent,
+    // What a tab offers: jobs that need a GPU (native CUDA), a container engine or stated memory never come here.
+    capabilities: { host: 'tab', runtimes: ['python', 'onnx'], webgpu: 'gpu' in navigator },
+  }),
   createThread: createBrowserThread,
   runtimeOptions: browserRuntimeOptions(settings),
   onChange: scheduleRender,
