@@ -66,6 +66,7 @@ const sections = [
   await section('ONNX runtime', async () => (await import('./onnx.js')).benchOnnx),
   await section('Python runtime', loadPythonBench),
   await section('Job switching', async () => (await import('./jobswitch.js')).benchJobSwitch),
+  await section('Native runtime', async () => (await import('./native.js')).benchNative),
 ];
 // How to read the tables above; the numbers themselves are this run's.
 const reading = `## Reading

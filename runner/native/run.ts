@@ -304,6 +304,17 @@ export class NativeChunk {
       child.on('close', (code) => {
         if (!settled) (settled = true), resolve({ code });
       });
+      // 'close' waits for stdout and stderr to close. Every process that could hold them dies with the sandbox's
+      // PID namespace or container, but should one not, the chunk is still over once the sandbox process exits.
+      child.on('exit', (code) => {
+        setTimeout(() => {
+          if (settled) return;
+          settled = true;
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          resolve({ code });
+        }, 1000).unref();
+      });
       if (child.pid) {
         this.armTimer();
         this.pollQuota();
