@@ -48,9 +48,9 @@ Usage: idle-sense-runner --coordinator URL [options]
   --memory MB              memory one chunk may use (default 2048)
   --cpu-limit PERCENT      share of one core each thread may use, 1-100 (default 100)
   --workspace DIR          where chunk workspaces live, one folder per chunk, deleted after it
-                           (default ${path.join('$XDG_CACHE_HOME or ~/.cache', 'idle-sense', 'work')})
+                           (default ~/.cache/idle-sense/work; as root /var/cache/idle-sense/work)
   --state-dir DIR          identity and unsent results, kept across restarts
-                           (default ${path.join('$XDG_STATE_HOME or ~/.local/state', 'idle-sense-runner')})
+                           (default ~/.local/state/idle-sense-runner; as root /var/lib/idle-sense-runner)
   --disk-quota MB          disk one native chunk may fill in its workspace (default 1024)
   --runtimes LIST          runtimes to offer, comma-separated: python,onnx,native (default: all this machine has)
   --gpu / --no-gpu         offer this machine's GPUs to jobs that ask for one (default --gpu when one is found)
@@ -66,11 +66,19 @@ Usage: idle-sense-runner --coordinator URL [options]
 Ctrl-C (SIGINT) or SIGTERM: running chunks are handed back, finished results are sent, then the runner exits.
 A second Ctrl-C exits at once; unsent results stay in the state directory and go out at the next start.`;
 
-function cacheHome(): string {
-  return process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+/**
+ * A runner started as root runs chunks as an unprivileged uid (RLIMIT_NPROC does not bind root), which must be able
+ * to reach its workspace: root's home (mode 0700) will not do, so root's defaults live under /var.
+ */
+const AS_ROOT = process.getuid?.() === 0;
+
+function workspaceDefault(): string {
+  if (AS_ROOT) return '/var/cache/idle-sense/work';
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'idle-sense', 'work');
 }
-function stateHome(): string {
-  return process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+function stateDefault(): string {
+  if (AS_ROOT) return '/var/lib/idle-sense-runner';
+  return path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'idle-sense-runner');
 }
 
 function int(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
@@ -138,8 +146,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     threads: int('threads', pick(v.threads, 'IDLE_SENSE_THREADS'), DEFAULT_THREADS, 1, 1024),
     memoryMb: int('memory', pick(v.memory, 'IDLE_SENSE_MEMORY_MB'), 2048, 64, 16 * 1024 * 1024),
     cpuLimit: int('cpu-limit', v['cpu-limit'], 100, 1, 100),
-    workspace: path.resolve(pick(v.workspace, 'IDLE_SENSE_WORKSPACE') ?? path.join(cacheHome(), 'idle-sense', 'work')),
-    stateDir: path.resolve(pick(v['state-dir'], 'IDLE_SENSE_STATE_DIR') ?? path.join(stateHome(), 'idle-sense-runner')),
+    workspace: path.resolve(pick(v.workspace, 'IDLE_SENSE_WORKSPACE') ?? workspaceDefault()),
+    stateDir: path.resolve(pick(v['state-dir'], 'IDLE_SENSE_STATE_DIR') ?? stateDefault()),
     diskQuotaMb: int('disk-quota', v['disk-quota'], 1024, 1, 16 * 1024 * 1024),
     runtimes,
     gpu: v.gpu ?? true,

@@ -3,7 +3,8 @@
 // made of one worker per runtime: Pyodide and onnxruntime-node on worker_threads (the tab's runtime classes), native
 // jobs in a bubblewrap or container sandbox with a disposable workspace each. With --only-when-idle it pauses while
 // the machine's owner uses it.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { Contributor, type ContributorSnapshot } from '../../contributor-core/contributor.js';
 import { ContributorClient } from '../../contributor-core/coordinator-client.js';
 import type { ContributorCapabilities } from '../../protocol/index.js';
@@ -34,6 +35,19 @@ export interface RunnerFacts {
   runtimes: OfferedRuntime[];
   /** Runtimes asked for (--runtimes) that this machine cannot offer, with the reason. */
   missing: Record<string, string>;
+}
+
+/**
+ * As root the runner runs chunks as an unprivileged uid, which must be able to pass through every folder above the
+ * workspace: say so at start, not as a puzzling failure of every native chunk.
+ */
+async function checkReachable(workspace: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = path.dirname(workspace); ; dir = path.dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0) throw new Error(`--workspace ${workspace}: ${dir} is not searchable by others (mode ${(mode & 0o777).toString(8)}); as root, chunks run as an unprivileged user who must reach the workspace — pick one under /var/cache or /tmp`);
+    if (dir === path.dirname(dir)) return;
+  }
 }
 
 export class Runner {
@@ -95,6 +109,7 @@ export class Runner {
     const { options } = this;
     await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
     await mkdir(options.workspace, { recursive: true, mode: 0o700 });
+    await checkReachable(options.workspace);
     const swept = (await sweepStaleWorkspaces(options.workspace)).length;
     const facts = (this.facts = await this.detect());
     if (facts.runtimes.length === 0) throw new Error(`this machine offers none of the runtimes asked for: ${Object.entries(facts.missing).map(([r, why]) => `${r}: ${why}`).join('; ')}`);
