@@ -11,7 +11,7 @@ import { createWorkspace, detectSandbox, removeWorkspace, runNativeChunk, type N
 
 const COMMAND = 'npx tsx bench/native.ts';
 const KERNEL_N = 300_000;
-const KERNEL_REPEATS = 3;
+const KERNEL_REPEATS = 7;
 const START_RUNS = 50;
 const CONTAINER_RUNS = 10;
 const PYTHON = '/usr/bin/python3'; // the interpreter the sandbox sees, so both sides run the same binary

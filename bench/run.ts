@@ -1,6 +1,6 @@
 // `npm run bench`: runs every bench, prints the report and writes it to bench/RESULTS.md. A bench that fails is
 // recorded in the report with its error instead of stopping the others.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchVerification } from './byzantine.js';
@@ -49,25 +49,39 @@ const header = [
   '',
 ].join('\n');
 
-const sections = [
-  await section('Coordinator dispatch', async () => benchDispatch),
-  await section('Coordinator dispatch with replicas: 2', async () => async () => {
-    const { markdown } = await benchDispatch({ stores: ['sqlite'], batches: [32], transports: ['http'], replicas: 2, scalingChunks: 0 });
-    // The 5,000 chunks/s target is for unreplicated dispatch; here each verified chunk needs two results.
-    const body = markdown.replace(/^Target \(.*$/m, 'Results handled per second are twice the chunks/s column.');
-    return {
-      markdown: `Same harness, SQLite, batch 32, real HTTP, every chunk computed twice and verified (quorum 2): chunks/s counts verified chunks, each needing two results.\n\n${body}`,
-    };
-  }),
-  await section('Lease hot path with big sources', async () => benchHotPath),
-  await section('Verification', async () => benchVerification),
-  await section('Lease hoarding', async () => benchHoard),
-  await section('Python syntax check at submission', async () => (await import('./syntax-check.js')).benchSyntaxCheck),
-  await section('ONNX runtime', async () => (await import('./onnx.js')).benchOnnx),
-  await section('Python runtime', loadPythonBench),
-  await section('Job switching', async () => (await import('./jobswitch.js')).benchJobSwitch),
-  await section('Native runtime', async () => (await import('./native.js')).benchNative),
-];
+/**
+ * `npm run bench -- --only "Native runtime,Runner"` runs only the benches whose titles are listed and replaces just
+ * their sections in the existing RESULTS.md (the others keep their earlier run, whose date the header keeps).
+ */
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? new Set(process.argv[onlyArg + 1]?.split(',').map((t) => t.trim())) : undefined;
+const benches: [string, () => Promise<Bench | string>][] = [];
+const bench = (title: string, load: () => Promise<Bench | string>) => benches.push([title, load]);
+
+bench('Coordinator dispatch', async () => benchDispatch);
+bench('Coordinator dispatch with replicas: 2', async () => async () => {
+  const { markdown } = await benchDispatch({ stores: ['sqlite'], batches: [32], transports: ['http'], replicas: 2, scalingChunks: 0 });
+  // The 5,000 chunks/s target is for unreplicated dispatch; here each verified chunk needs two results.
+  const body = markdown.replace(/^Target \(.*$/m, 'Results handled per second are twice the chunks/s column.');
+  return {
+    markdown: `Same harness, SQLite, batch 32, real HTTP, every chunk computed twice and verified (quorum 2): chunks/s counts verified chunks, each needing two results.\n\n${body}`,
+  };
+});
+bench('Lease hot path with big sources', async () => benchHotPath);
+bench('Verification', async () => benchVerification);
+bench('Lease hoarding', async () => benchHoard);
+bench('Python syntax check at submission', async () => (await import('./syntax-check.js')).benchSyntaxCheck);
+bench('ONNX runtime', async () => (await import('./onnx.js')).benchOnnx);
+bench('Python runtime', loadPythonBench);
+bench('Job switching', async () => (await import('./jobswitch.js')).benchJobSwitch);
+bench('Native runtime', async () => (await import('./native.js')).benchNative);
+bench('Runner', async () => (await import('./runner.js')).benchRunner);
+
+const titles = benches.map(([title]) => title);
+const unknown = only ? [...only].filter((title) => !titles.includes(title)) : [];
+if (unknown.length) throw new Error(`--only: no bench named ${unknown.join(', ')}; the benches are: ${titles.join(', ')}`);
+const sections: string[] = [];
+for (const [title, load] of benches) if (!only || only.has(title)) sections.push(await section(title, load));
 // How to read the tables above; the numbers themselves are this run's.
 const reading = `## Reading
 
@@ -88,7 +102,21 @@ const reading = `## Reading
   wrong once re-verified, and at most 1.15 results per verified chunk when all are honest (the 10% spot-check floor
   puts it near 1.10). Copiers find nothing to copy now that open chunks are hidden; see docs/verification.md.
 `;
-const report = `${header}\n${sections.join('\n')}\n${reading}`;
+let report = `${header}\n${sections.join('\n')}\n${reading}`;
+if (only && existsSync(resultsFile)) {
+  // Splice the re-run sections into the earlier report, each in its old place (new ones before "Reading").
+  const earlier = readFileSync(resultsFile, 'utf8');
+  const parts = earlier.split(/\n(?=## )/);
+  const heading = (text: string) => text.split('\n')[0];
+  for (const fresh of sections) {
+    const at = parts.findIndex((part) => heading(part) === heading(fresh));
+    if (at >= 0) parts[at] = fresh.trimEnd() + '\n';
+    else parts.splice(Math.max(1, parts.findIndex((part) => heading(part) === '## Reading')), 0, fresh.trimEnd() + '\n');
+  }
+  const note = `- Re-run ${new Date().toISOString()}: ${[...only].join(', ')} (\`npm run bench -- --only "${[...only].join(',')}"\`, load ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}); the other sections are from the date above.`;
+  parts[0] = parts[0].trimEnd() + '\n' + note + '\n';
+  report = parts.join('\n');
+}
 writeFileSync(resultsFile, report);
 console.log(report);
 console.log(`(written to ${resultsFile})`);

@@ -272,3 +272,17 @@ describe.skipIf(!sandbox.bwrap)('native chunks under bubblewrap', () => {
   });
 });
 
+
+describe('device nodes (GPUs) for chunks that need them', () => {
+  it('binds only the devices asked for and present; a chunk without them sees the minimal /dev', async () => {
+    const sandbox = await detectSandbox();
+    const { bwrapCommand } = await import('./bwrap.js');
+    const limits: NativeLimits = { timeoutMs: 1000, memoryMb: 256, fileSizeMb: 1, maxProcesses: 16, diskQuotaMb: 1 };
+    const plain = bwrapCommand(sandbox, '/tmp/x', ['true'], limits).args;
+    expect(plain).not.toContain('--dev-bind');
+    const gpu = bwrapCommand(sandbox, '/tmp/x', ['true'], { ...limits, devices: ['/dev/null', '/dev/no-such-gpu'] }).args;
+    const at = gpu.indexOf('--dev-bind');
+    expect(gpu.slice(at, at + 3)).toEqual(['--dev-bind', '/dev/null', '/dev/null']);
+    expect(gpu).not.toContain('/dev/no-such-gpu');
+  });
+});

@@ -83,6 +83,7 @@ export function bwrapCommand(sandbox: SandboxInfo, workspaceDir: string, argv: s
   args.push(
     '--proc', '/proc',
     '--dev', '/dev',
+    ...(limits.devices ?? []).filter((device) => existsSync(device)).flatMap((device) => ['--dev-bind', device, device]),
     ...size(tmpBytes), '--tmpfs', '/tmp',
     ...size(tmpBytes), '--tmpfs', CHUNK_HOME,
     '--bind', workspaceDir, '/work',

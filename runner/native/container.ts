@@ -63,6 +63,7 @@ export function containerCommand(
     if (limits.cpus !== undefined) args.push('--cpus', String(limits.cpus));
   }
   args.push(...ulimitArgs(limits, { cgroupLimits: engine.cgroupLimits }));
+  for (const device of limits.devices ?? []) args.push('--device', device);
   args.push(image, ...argv);
   return { file: engine.engine, args, name, cgroupLimits: engine.cgroupLimits };
 }

@@ -19,6 +19,11 @@ export interface NativeLimits {
   tmpMb?: number;
   /** Open files (RLIMIT_NOFILE, default 1024). */
   maxOpenFiles?: number;
+  /**
+   * Device nodes the chunk may use besides the minimal /dev (e.g. /dev/nvidia0, /dev/nvidiactl, /dev/nvidia-uvm):
+   * the runner passes its GPUs' only to jobs that require a GPU.
+   */
+  devices?: string[];
 }
 
 const MiB = 2 ** 20;

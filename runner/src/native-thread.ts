@@ -4,6 +4,7 @@
 // it is read, so it cannot swap a file for a link to the runner's own files meanwhile), returns /work/out/ files as
 // attachments, and deletes the workspace after every outcome.
 import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChunkServices } from '../../contributor-core/contributor.js';
@@ -72,10 +73,11 @@ export class NativeThread {
           fileSizeMb: limits.diskQuotaMb,
           diskQuotaMb: limits.diskQuotaMb,
           maxProcesses: 256,
+          // The GPU's device nodes only for jobs that asked for a GPU (and were leased here because it has one).
+          ...(limits.gpu && job.requires?.gpu ? { devices: gpuDevices() } : {}),
         },
         maxOutputBytes: context?.maxOutputBytes,
-        ...(limits.gpu ? { container: { gpu: true } } : {}),
-      } as Parameters<typeof startNativeChunk>[0]);
+      });
       this.chunk = chunk;
       if (this.suspended) await chunk.suspend();
       this.throttle(chunk);
@@ -210,6 +212,15 @@ export class NativeThread {
   dispose(): void {
     this.disposed = true;
     void this.chunk?.kill();
+  }
+}
+
+/** NVIDIA's device nodes on this machine (/dev/nvidia0, /dev/nvidiactl, /dev/nvidia-uvm...). */
+function gpuDevices(): string[] {
+  try {
+    return readdirSync('/dev').filter((name) => /^nvidia/.test(name)).map((name) => `/dev/${name}`).filter((p) => statSync(p).isCharacterDevice());
+  } catch {
+    return [];
   }
 }
 
