@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { PRIME_COUNT } from './kernels.js';
 import { createWorkspace, detectSandbox, removeWorkspace, runNativeChunk, type NativeLimits } from '../runner/native/index.js';
 
 const COMMAND = 'npx tsx bench/native.ts';
@@ -16,23 +17,6 @@ const START_RUNS = 50;
 const CONTAINER_RUNS = 10;
 const PYTHON = '/usr/bin/python3'; // the interpreter the sandbox sees, so both sides run the same binary
 
-const KERNEL = `
-import json, sys, time
-def main(n):
-    count = 0
-    for i in range(2, n):
-        j = 2
-        while j * j <= i:
-            if i % j == 0:
-                break
-            j += 1
-        else:
-            count += 1
-    return count
-started = time.perf_counter()
-result = main(int(sys.argv[1]))
-print(json.dumps({"result": result, "seconds": time.perf_counter() - started}))
-`;
 
 const limits: NativeLimits = { timeoutMs: 120_000, memoryMb: 1024, fileSizeMb: 64, maxProcesses: 64, diskQuotaMb: 128 };
 
@@ -49,7 +33,7 @@ export async function benchNative(): Promise<{ markdown: string }> {
   try {
     // 1. The same program, alternately direct and sandboxed, so load on the box hits both alike.
     const direct = await mkdtemp(join(root, 'direct-'));
-    await writeFile(join(direct, 'main.py'), KERNEL);
+    await writeFile(join(direct, 'main.py'), PRIME_COUNT);
     const directS: number[] = [];
     const sandboxS: number[] = [];
     const directWall: number[] = [];
@@ -64,7 +48,7 @@ export async function benchNative(): Promise<{ markdown: string }> {
       result = parsed.result;
       const dir = await createWorkspace(root);
       t = performance.now();
-      const chunk = await runNativeChunk({ job: { command: ['python3', 'main.py'], source: KERNEL }, input: [KERNEL_N], workspaceDir: dir, limits, sandbox });
+      const chunk = await runNativeChunk({ job: { command: ['python3', 'main.py'], source: PRIME_COUNT }, input: [KERNEL_N], workspaceDir: dir, limits, sandbox });
       sandboxWall.push((performance.now() - t) / 1000);
       if (!chunk.ok) throw new Error(`sandboxed kernel failed: ${chunk.error}`);
       const inside = JSON.parse(String(chunk.output)) as { result: number; seconds: number };

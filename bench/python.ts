@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { JobSpec } from '../protocol/index.js';
+import { PRIME_COUNT } from './kernels.js';
 import { spawnNodePythonWorker } from '../wasm-runtimes/python/node.js';
 import { RuntimeThread } from '../wasm-runtimes/host/thread.js';
 
@@ -16,27 +17,6 @@ const OVERHEAD_CHUNKS = 2000;
 const WARMUP_CHUNKS = 2000; // the JIT of both threads settles only after a thousand or so
 const KERNEL_N = 500_000; // about 1 s in native CPython on a typical server core
 const KERNEL_REPEATS = 3;
-
-/** Trial-division prime count: pure Python, no C helpers, so it measures the interpreter. */
-const KERNEL = `
-def main(n):
-    count = 0
-    for i in range(2, n):
-        j = 2
-        while j * j <= i:
-            if i % j == 0:
-                break
-            j += 1
-        else:
-            count += 1
-    return count
-
-if __name__ == "__main__":
-    import json, sys, time
-    started = time.perf_counter()
-    result = main(int(sys.argv[1]))
-    print(json.dumps({"result": result, "seconds": time.perf_counter() - started}))
-`;
 
 function spec(id: string, source: string): JobSpec {
   return { id, name: id, runtime: 'python', source, timeoutMs: 120_000 };
@@ -53,7 +33,7 @@ function median(values: number[]): number {
 async function nativeKernel(): Promise<{ version: string; seconds: number[]; result: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'idle-sense-bench-'));
   try {
-    await writeFile(join(dir, 'main.py'), KERNEL);
+    await writeFile(join(dir, 'main.py'), PRIME_COUNT);
     const run = promisify(execFile);
     const version = (await run('/usr/bin/env', ['python3', '--version'])).stdout.trim();
     const seconds: number[] = [];
@@ -87,7 +67,7 @@ export async function benchPython(): Promise<{ markdown: string }> {
     }
     roundTrips.sort((a, b) => a - b);
 
-    const kernel = spec('bench-kernel', KERNEL);
+    const kernel = spec('bench-kernel', PRIME_COUNT);
     const pyodideSeconds: number[] = [];
     let pyodideResult: unknown;
     for (let i = 0; i < KERNEL_REPEATS; i++) {

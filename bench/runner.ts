@@ -15,25 +15,11 @@ import { findChromium } from '../e2e/browser-path.mjs';
 import { startCoordinator, waitForJob, type RunningCoordinator } from '../e2e/coordinator.js';
 import type { ChunkResult, JobSummary } from '../protocol/index.js';
 import { startRunner } from '../runner/src/spawn-runner.js';
+import { PRIME_COUNT } from './kernels.js';
 
 const COMMAND = 'npx tsx bench/runner.ts';
 const CHUNKS = 10;
 const N = 120_000;
-const KERNEL = `
-def count(n):
-    total = 0
-    for i in range(2, n):
-        j = 2
-        while j * j <= i:
-            if i % j == 0:
-                break
-            j += 1
-        else:
-            total += 1
-    return total
-`;
-const PYTHON_JOB = `${KERNEL}\ndef main(x):\n    return count(${N} + x)\n`;
-const NATIVE_JOB = `${KERNEL}\nimport sys\nprint(count(${N} + int(sys.argv[1])))\n`;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -49,7 +35,7 @@ async function chunkTimes(c: RunningCoordinator, job: JobSummary): Promise<numbe
   return results.map((r) => r.durationMs ?? NaN);
 }
 
-const inputs = Array.from({ length: CHUNKS }, (_, i) => i);
+const inputs = Array.from({ length: CHUNKS }, (_, i) => N + i);
 
 export async function benchRunner(): Promise<{ markdown: string }> {
   if (!existsSync(new URL('../dist/index.html', import.meta.url))) return { markdown: '_Skipped: run `npm run build` first (the tab loads the built page)._' };
@@ -57,7 +43,7 @@ export async function benchRunner(): Promise<{ markdown: string }> {
   // 1. The runner's Pyodide.
   let c = await startCoordinator({ store: 'memory' });
   try {
-    const job = await submit(c.url, { runtime: 'python', source: PYTHON_JOB, inputs });
+    const job = await submit(c.url, { runtime: 'python', source: PRIME_COUNT, inputs });
     const runner = startRunner(c.url, ['--threads', '1', '--runtimes', 'python']);
     try {
       rows.push(['runner: Pyodide (worker_threads)', await chunkTimes(c, job)]);
@@ -65,7 +51,7 @@ export async function benchRunner(): Promise<{ markdown: string }> {
       await runner.kill();
     }
     // 2. The runner's native runtime: python3 under bubblewrap.
-    const native = await submit(c.url, { runtime: 'native', command: ['python3', 'main.py'], source: NATIVE_JOB, inputs: inputs.map((x) => [x]) });
+    const native = await submit(c.url, { runtime: 'native', command: ['python3', 'main.py'], source: PRIME_COUNT, inputs: inputs.map((n) => [n]) });
     const nativeRunner = startRunner(c.url, ['--threads', '1', '--runtimes', 'native']);
     try {
       rows.push(['runner: native (python3 in bubblewrap)', await chunkTimes(c, native)]);
@@ -79,7 +65,7 @@ export async function benchRunner(): Promise<{ markdown: string }> {
   c = await startCoordinator({ store: 'memory' });
   const browser = await chromium.launch({ executablePath: findChromium(), args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking'] });
   try {
-    const job = await submit(c.url, { runtime: 'python', source: PYTHON_JOB, inputs });
+    const job = await submit(c.url, { runtime: 'python', source: PRIME_COUNT, inputs });
     const page = await browser.newPage();
     await page.goto(`${c.url}/`);
     await page.getByTestId('threads-input').fill('1');
@@ -91,11 +77,11 @@ export async function benchRunner(): Promise<{ markdown: string }> {
   }
   // 4. python3 directly, same program, same inputs.
   const dir = await mkdtemp(join(tmpdir(), 'idle-sense-bench-runner-'));
-  await writeFile(join(dir, 'main.py'), NATIVE_JOB);
+  await writeFile(join(dir, 'main.py'), PRIME_COUNT);
   const direct: number[] = [];
-  for (const x of inputs) {
+  for (const n of inputs) {
     const started = performance.now();
-    await promisify(execFile)('/usr/bin/python3', ['main.py', String(x)], { cwd: dir });
+    await promisify(execFile)('/usr/bin/python3', ['main.py', String(n)], { cwd: dir });
     direct.push(performance.now() - started);
   }
   rows.push(['python3 directly (process start included)', direct]);

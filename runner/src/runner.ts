@@ -10,6 +10,7 @@ import { ContributorClient } from '../../contributor-core/coordinator-client.js'
 import type { ContributorCapabilities } from '../../protocol/index.js';
 import { PerRuntimeThread, type RuntimeThreadFactories } from '../../wasm-runtimes/host/per-runtime.js';
 import { RuntimeThread } from '../../wasm-runtimes/host/thread.js';
+import type { RuntimeOptions } from '../../wasm-runtimes/runtime.js';
 import { loadNodeOrt } from '../../wasm-runtimes/onnx/environment.js';
 import { spawnNodeOnnxWorker } from '../../wasm-runtimes/onnx/node.js';
 import { spawnNodePythonWorker } from '../../wasm-runtimes/python/node.js';
@@ -147,14 +148,13 @@ export class Runner {
           onCheckpoint: (event) => this.log('checkpoint', event),
         });
     }
+    // Every worker of a thread gets the same options; these are the ONNX worker's (OnnxRuntimeOptions, whose module
+    // this Node-typed folder cannot import: it names the browser's Cache Storage). Pyodide finds its own files.
+    const runtimeOptions: RuntimeOptions & { ortBackend: 'node'; cuda: boolean; modelBaseURL: string } = { ortBackend: 'node', cuda: gpu, modelBaseURL: `${options.coordinator}/api/blobs/` };
     const contributor = new Contributor({
       api,
       createThread: () => new PerRuntimeThread(factories),
-      runtimeOptions: {
-        ortBackend: 'node',
-        cuda: gpu,
-        modelBaseURL: `${options.coordinator}/api/blobs/`,
-      } as never,
+      runtimeOptions,
       outbox: fileOutbox(options.stateDir),
       onChange: (snapshot) => this.reporter.update(snapshot),
       limits: { cpuLimit: options.cpuLimit, recycleAboveBytes: Math.min(options.memoryMb, 4096) * 1024 * 1024 },
