@@ -816,3 +816,19 @@ describe('Contributor controls', () => {
     expect(saved).toEqual({ chunks: 11, cpuMs: 1_250 });
   });
 });
+
+describe('ContributorClient blob downloads (checkpoint files)', () => {
+  it('returns bytes that hash to their name, and refuses bytes that do not', async () => {
+    const good = Uint8Array.from([1, 2, 3]);
+    const { blobName } = await import('./workspace.js');
+    const name = await blobName(good);
+    let served = good;
+    const client = new ContributorClient({
+      fetch: async () => ({ ok: true, status: 200, text: async () => '', arrayBuffer: async () => served.slice().buffer }),
+      identity: memoryIdentityStore(),
+    });
+    expect([...(await client.downloadBlob(name))]).toEqual([1, 2, 3]);
+    served = Uint8Array.from([1, 2, 4]); // a coordinator (or a proxy) that serves other bytes under the name
+    await expect(client.downloadBlob(name)).rejects.toThrow(/arrived damaged/);
+  });
+});
