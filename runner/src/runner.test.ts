@@ -111,4 +111,14 @@ describe('the runner process', () => {
     const bin = await run(process.execPath, ['runner/bin/idle-sense-runner.mjs', '--help'], { cwd: ROOT });
     expect(bin.stdout).toContain('Usage: idle-sense-runner');
   });
+
+  it.runIf(process.getuid?.() === 0)('as root, refuses at start a workspace the unprivileged chunk user cannot reach', async () => {
+    const { mkdtempSync, chmodSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const locked = mkdtempSync(path.join(tmpdir(), 'runner-locked-'));
+    chmodSync(locked, 0o700);
+    const failed = await run(process.execPath, ['--import', 'tsx', 'runner/src/main.ts', '--coordinator', 'http://127.0.0.1:9', '--workspace', path.join(locked, 'work'), '--log', 'json'], { cwd: ROOT, timeout: 30_000 }).catch((err) => err);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/is not searchable by others \(mode 700\)/);
+  });
 });
